@@ -1,0 +1,80 @@
+"""Typed records that flow out of ingest: documents, pages, tables and chunks."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+ChunkKind = Literal["text", "table"]
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    """One report as described by corpus/manifest.json."""
+
+    file: str
+    title: str
+    organization: str = ""
+    date: str = ""
+    source: str = ""
+    kind: str = ""
+
+    @property
+    def year(self) -> int | None:
+        head = self.date[:4]
+        return int(head) if head.isdigit() else None
+
+
+@dataclass
+class TableRow:
+    header: str  # row label as printed (e.g. "서울시 출연금")
+    values: list[str]  # cell texts as printed, aligned with Table.columns[1:]
+    values_norm: list[str] = field(default_factory=list)  # numbers repaired/normalized for matching
+
+
+@dataclass
+class Table:
+    table_id: str
+    caption: str
+    unit: str
+    as_of: str
+    columns: list[str]  # merged (multi-row) column headers; columns[0] names the row-header column
+    rows: list[TableRow]
+    page: int | None
+    section: str
+
+
+@dataclass
+class Chunk:
+    id: str
+    text: str  # what is shown and quoted
+    file: str
+    title: str
+    organization: str
+    date: str
+    page: int | None  # 1-based; None when the source has no pages
+    section: str  # section path joined with " > "
+    kind: ChunkKind
+    table_id: str | None = None
+    unit: str = ""
+    as_of: str = ""
+    caption: str = ""
+    columns: list[str] = field(default_factory=list)
+    rows: list[TableRow] = field(default_factory=list)  # table chunks only: the rows this chunk holds
+    search_text: str = ""  # text used for lexical/dense indexing (adds title, section, "행: 열 = 값" lines)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Chunk":
+        d = dict(d)
+        d["rows"] = [TableRow(**r) for r in d.get("rows", [])]
+        return cls(**d)
+
+
+def stable_id(*parts: object) -> str:
+    """Id that depends only on content and position, so re-ingesting gives the same ids."""
+    h = hashlib.sha1("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
+    return h[:16]
