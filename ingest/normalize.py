@@ -1,0 +1,110 @@
+"""Text repairs for messy report text: letter spacing, HTML cells, OCR-split numbers, units, dates."""
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+_HANGUL = "가-힣"
+# A run of single Hangul syllables separated by single spaces: "기 본 현 황".
+_SPACED_RUN = re.compile(rf"(?<![{_HANGUL}])([{_HANGUL}](?: [{_HANGUL}]){{%d,}})(?![{_HANGUL}])")
+_SPACED_RUN_SHORT = re.compile(_SPACED_RUN.pattern % 1)
+_SPACED_RUN_LONG = re.compile(_SPACED_RUN.pattern % 2)
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^>]*)?/?>")  # ASCII tags only: "<일반회계>" is text
+_BLOCK_TAG = re.compile(r"</?(?:p|li|ul|ol|br|div|tr)\b[^>]*>", re.I)
+_WS = re.compile(r"\s+")
+
+NUMBER = r"[△▲+\-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[△▲+\-]?\d+(?:\.\d+)?"
+_NUMBER_FULL = re.compile(rf"^(?:{NUMBER})%?$")
+
+
+def squash_letter_spacing(text: str, short: bool = False) -> str:
+    """Join letter-spaced Hangul ("기 본 현 황" -> "기본현황").
+
+    Prose only joins runs of 3+ syllables, since "및 그" is ordinary Korean; labels
+    (table cells, headings) are short enough that 2-syllable runs ("정 원") are safe.
+    """
+    pattern = _SPACED_RUN_SHORT if short else _SPACED_RUN_LONG
+    return pattern.sub(lambda m: m.group(1).replace(" ", ""), text)
+
+
+def clean_label(text: str) -> str:
+    """Canonical form of a short label (row/column header, heading) for matching and display."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = _WS.sub(" ", text).strip()
+    return squash_letter_spacing(text, short=True)
+
+
+def strip_html(cell: str) -> str:
+    """Render an HTML fragment cell as text, one line per paragraph or list item."""
+    if "<" not in cell:
+        return cell
+    text = _BLOCK_TAG.sub("\n", cell)
+    text = html.unescape(_TAG.sub("", text))
+    lines = [_WS.sub(" ", ln).strip() for ln in text.split("\n")]
+    return "\n".join(ln for ln in lines if ln)
+
+
+def compact(text: str) -> str:
+    """Whitespace-free form used for robust substring matching."""
+    return _WS.sub("", unicodedata.normalize("NFKC", text or ""))
+
+
+def is_number(cell: str) -> bool:
+    c = cell.strip().replace(" ", "")
+    return bool(c) and bool(_NUMBER_FULL.match(c))
+
+
+def number_value(text: str) -> float | None:
+    """Parse a printed figure: "△6,222" -> -6222.0, "39.1%" -> 39.1."""
+    c = text.strip().replace(" ", "").rstrip("%")
+    if not c or not _NUMBER_FULL.match(c):
+        return None
+    neg = c[0] in "△▲-"
+    c = c.lstrip("△▲+-").replace(",", "")
+    try:
+        v = float(c)
+    except ValueError:
+        return None
+    return -v if neg else v
+
+
+def repair_split_numbers(cells: list[str]) -> list[str]:
+    """Merge OCR-split figures across cells: ["18,627", ",523"] -> ["18,627,523"].
+
+    Only merges when the fragment starts with a comma group, so real adjacent
+    columns ("720", "6.0%") are never glued together.
+    """
+    out: list[str] = []
+    for cell in cells:
+        c = cell.strip()
+        if out and re.fullmatch(r",\d{3}(?:,\d{3})*", c) and re.fullmatch(r"[△▲\-]?[\d,]*\d", out[-1].strip()):
+            out[-1] = out[-1].strip() + c
+            continue
+        out.append(cell)
+    return out
+
+
+def number_forms(text: str) -> list[str]:
+    """Extra lexical forms of every figure in text: "13,797,110" -> "13797110"."""
+    return [m.replace(",", "") for m in re.findall(r"\d{1,3}(?:,\d{3})+", text)]
+
+
+_UNIT = re.compile(r"단위\s*[:：]?\s*([^,)\]]+)")
+_AS_OF = re.compile(
+    r"([’'‘`]?\s*\d{2,4}\s*\.\s*\d{1,2}\s*\.?(?:\s*\d{1,2}\s*\.?)?|\d{2,4}\s*년\s*\d{1,2}\s*월(?:\s*\d{1,2}\s*일)?|[’'‘]\d{2}\.\s*\d{1,2}월)\s*기준"
+)
+
+
+def find_unit(line: str) -> str:
+    """Unit named by a "(단위: 천원, %)" line, e.g. "천원"; "" when none."""
+    m = _UNIT.search(line)
+    if not m:
+        return ""
+    return m.group(1).replace(" ", "").strip()
+
+
+def find_as_of(line: str) -> str:
+    """As-of date of a "(’25. 10. 10. 기준, ...)" line, as printed."""
+    m = _AS_OF.search(line)
+    return _WS.sub(" ", m.group(1)).strip() if m else ""

@@ -1,0 +1,141 @@
+"""PDF -> blocks (text lines and table grids) per page, in reading order, through pdfplumber."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pdfplumber
+from pdfplumber.page import Page
+from pdfplumber.table import Table as PlumberTable
+
+from .models import Block, Grid, Line
+
+# Ruled tables only: the reports' unruled tables come out of the text lines instead
+# (structure.aligned_tables), which is more faithful than pdfplumber's "text" strategy.
+TABLE_SETTINGS = {
+    "vertical_strategy": "lines",
+    "horizontal_strategy": "lines",
+    "snap_tolerance": 3,
+    "join_tolerance": 3,
+    "intersection_tolerance": 3,
+}
+TEXT_X_TOLERANCE = 1.5  # Nanum/HWP exports put narrow gaps between syllables; 3 (default) glues words.
+
+
+class IngestError(Exception):
+    """A file that cannot be ingested; the message names the reason in Korean and English."""
+
+
+def read_pdf(path: Path) -> tuple[list[Block], int]:
+    """Blocks of every page and the page count. Raises IngestError for unusable files."""
+    try:
+        pdf = pdfplumber.open(path)
+    except Exception as exc:  # pdfminer raises many types for broken files
+        raise IngestError(_open_error(exc)) from exc
+    with pdf:
+        try:
+            pages = pdf.pages
+        except Exception as exc:
+            raise IngestError(_open_error(exc)) from exc
+        if not pages:
+            raise IngestError("페이지가 없는 PDF입니다 (empty PDF)")
+        blocks: list[Block] = []
+        chars = 0
+        for number, page in enumerate(pages, start=1):
+            page_blocks, n = _read_page(page, number)
+            blocks.extend(page_blocks)
+            chars += n
+            page.close()
+        if chars == 0:
+            raise IngestError("텍스트가 없는 PDF입니다: 스캔 이미지일 수 있어 OCR이 필요합니다 (image-only PDF, no text layer)")
+        return blocks, len(pages)
+
+
+def _open_error(exc: Exception) -> str:
+    name = type(exc).__name__
+    if "Password" in name or "encrypt" in str(exc).lower():
+        return "암호로 보호된 PDF입니다 (encrypted PDF)"
+    return f"PDF를 열 수 없습니다: 손상되었거나 PDF가 아닙니다 (corrupt or not a PDF: {name})"
+
+
+def _read_page(page: Page, number: int) -> tuple[list[Block], int]:
+    # Some exports overprint headings to fake bold ("기기기본본본"); dedupe removes the copies.
+    page = page.dedupe_chars(tolerance=1)
+    tables = [t for t in page.find_tables(TABLE_SETTINGS) if _is_data_table(t)]
+    boxes = [t.bbox for t in tables]
+
+    def outside(obj: dict) -> bool:
+        return not any(_inside(obj, b) for b in boxes)
+
+    placed: list[tuple[float, Block]] = []
+    text_page = page.filter(outside) if boxes else page
+    for ln in text_page.extract_text_lines(x_tolerance=TEXT_X_TOLERANCE, return_chars=False):
+        text = ln["text"].strip()
+        if text:
+            placed.append((ln["top"], Line(text, number)))
+    for table in tables:
+        placed.append((table.bbox[1], Grid(_table_rows(page, table), number, tuple(table.bbox))))
+    placed.sort(key=lambda item: item[0])
+    return [b for _, b in placed], len(page.chars)
+
+
+def _is_data_table(table: PlumberTable) -> bool:
+    """A grid with at least two rows and two columns; single boxes (org charts, callouts) stay text."""
+    rows = table.rows
+    return len(rows) >= 2 and max(len(r.cells) for r in rows) >= 2
+
+
+def _inside(obj: dict, bbox: tuple[float, float, float, float]) -> bool:
+    x0, top, x1, bottom = bbox
+    cx = (obj["x0"] + obj["x1"]) / 2
+    cy = (obj["top"] + obj["bottom"]) / 2
+    return x0 <= cx <= x1 and top <= cy <= bottom
+
+
+def _table_rows(page: Page, table: PlumberTable) -> list[list[str]]:
+    """Cell texts; cells pdfplumber lost to a missing rule are read back from their row x column box."""
+    col_spans = _column_spans(table)
+    cells = [c for c in table.cells if c is not None]
+    # Text already owned by a detected cell (e.g. a header merged across columns) must not be read twice.
+    orphans = None
+    rows: list[list[str]] = []
+    for row in table.rows:
+        texts: list[str] = []
+        for i, cell in enumerate(row.cells):
+            if cell is not None:
+                texts.append(_crop_text(page, cell))
+                continue
+            box = _lost_cell_box(row, i, col_spans)
+            if box is None:
+                texts.append("")
+                continue
+            if orphans is None:
+                orphans = page.filter(lambda o: not any(_inside(o, c) for c in cells))
+            texts.append(_crop_text(orphans, box))
+        rows.append(texts)
+    return rows
+
+
+def _column_spans(table: PlumberTable) -> dict[int, tuple[float, float]]:
+    spans: dict[int, tuple[float, float]] = {}
+    for row in table.rows:
+        for i, cell in enumerate(row.cells):
+            if cell is not None and i not in spans:
+                spans[i] = (cell[0], cell[2])
+    return spans
+
+
+def _lost_cell_box(row, i: int, spans: dict[int, tuple[float, float]]):
+    if i not in spans:
+        return None
+    x0, x1 = spans[i]
+    top, bottom = row.bbox[1], row.bbox[3]
+    return (x0, top, x1, bottom)
+
+
+def _crop_text(page: Page, bbox) -> str:
+    try:
+        region = page.within_bbox(bbox, strict=False)
+    except ValueError:
+        return ""
+    text = region.extract_text(x_tolerance=TEXT_X_TOLERANCE) or ""
+    return text.strip()

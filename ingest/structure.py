@@ -1,0 +1,342 @@
+"""Blocks -> structure: section paths from outline markers, tables with caption, unit, headers and rows."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .models import Block, Grid, Line, Table, TableRow, stable_id
+from .normalize import (
+    clean_label,
+    find_as_of,
+    find_unit,
+    is_number,
+    repair_split_numbers,
+    squash_letter_spacing,
+)
+
+# Outline markers, highest level first. "-" and "※" items stay inside their section.
+_ROMAN = re.compile(r"^(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+|[IVX]{1,4}|\|)\s*[.．]\s*(\S.*)$")
+_NUMBERED = re.compile(r"^(\d{1,2})\s*[.．]\s+(\D.*)$")
+_SUBNUMBERED = re.compile(r"^(?:\(\d{1,2}\)|\d{1,2}-\d{1,2}\.?|[가-하]\.)\s*(\S.*)$")
+_BOX = re.compile(r"^[□■◉◆▣]\s*(\S.*)$")
+_CIRCLE = re.compile(r"^[○◦❍ㅇ●]\s*(\S.*)$")
+MAX_HEADING_CHARS = 40
+MAX_CIRCLE_CHARS = 25
+MAX_CAPTION_CHARS = 30
+_SENTENCE_END = re.compile(r"(?:다|음|함|임|됨|요)\s*[.。]?$")
+_VALUE_WORDS = {"-", "–", "_", "순증", "순감", "皆增", "皆減", "신규", "—"}
+
+
+@dataclass
+class Section:
+    """Current outline path; level i holds the heading at that level."""
+
+    levels: list[str] = field(default_factory=lambda: [""] * 5)
+    last_number: int = 0
+
+    def set(self, level: int, title: str) -> None:
+        self.levels[level] = clean_label(title)[:MAX_HEADING_CHARS]
+        for deeper in range(level + 1, len(self.levels)):
+            self.levels[deeper] = ""
+        if level == 0:
+            self.last_number = 0
+
+    @property
+    def title(self) -> str:
+        """Deepest heading, used as a table caption when no caption line precedes the table."""
+        return next((re.sub(r"^\S*[.．)]\s*", "", t) for t in reversed(self.levels) if t), "")
+
+    @property
+    def path(self) -> str:
+        return " > ".join(t for t in self.levels if t)
+
+
+def heading_level(text: str, section: Section) -> tuple[int, str] | None:
+    """Outline level and title of a heading line, or None for body text."""
+    if len(text) > 80:
+        return None
+    if m := _ROMAN.match(text):
+        return 0, text
+    if m := _NUMBERED.match(text):
+        number = int(m.group(1))
+        if number == section.last_number + 1 and _short_title(m.group(2)):
+            section.last_number = number
+            return 1, text
+        return None
+    if m := _SUBNUMBERED.match(text):
+        return (2, text) if _short_title(m.group(1)) else None
+    if m := _BOX.match(text):
+        return (3, m.group(1)) if _short_title(m.group(1)) else None
+    if m := _CIRCLE.match(text):
+        # "○" often opens a whole sentence in review reports; only short labels are headings.
+        return (4, m.group(1)) if _short_title(m.group(1), MAX_CIRCLE_CHARS) else None
+    return None
+
+
+def _short_title(title: str, limit: int = MAX_HEADING_CHARS) -> bool:
+    return len(title) <= limit and not _SENTENCE_END.search(title)
+
+
+# ---------------------------------------------------------------- tables
+
+def _is_value(cell: str) -> bool:
+    c = cell.strip()
+    return is_number(c) or c in _VALUE_WORDS or bool(re.fullmatch(r"\(?[△▲]?[\d,.]+%?\)?(?:\s*\([\d.]+%\))?", c))
+
+
+def _is_data_row(row: list[str]) -> bool:
+    cells = [c for c in row[1:] if c.strip()]
+    if not cells:
+        return False
+    return sum(_is_value(c) for c in cells) * 2 >= len(cells)
+
+
+def header_row_count(rows: list[list[str]]) -> int:
+    """Leading rows that are column headers: those before the first data row (at most 4)."""
+    for i, row in enumerate(rows[:5]):
+        if _is_data_row(row):
+            return min(max(i, 1), 4) if i else 0
+    return 1
+
+
+def merge_headers(header_rows: list[list[str]], width: int) -> list[str]:
+    """One label per column from multi-row headers; a label spanning columns fills the cells it covers."""
+    grid = [[clean_label(c) for c in r] + [""] * (width - len(r)) for r in header_rows]
+    for r in range(len(grid) - 1):
+        for j in range(1, width):
+            below_here = any(grid[rr][j] for rr in range(r + 1, len(grid)))
+            below_left = any(grid[rr][j - 1] for rr in range(r + 1, len(grid)))
+            if not grid[r][j] and grid[r][j - 1] and below_here and below_left:
+                grid[r][j] = grid[r][j - 1]
+    labels = []
+    for j in range(width):
+        parts: list[str] = []
+        for r in range(len(grid)):
+            if grid[r][j] and grid[r][j] not in parts:
+                parts.append(grid[r][j])
+        labels.append(" ".join(parts) or f"열{j + 1}")
+    return labels
+
+
+def _fit_row(cells: list[str], width: int) -> list[str]:
+    """Repair OCR-split numbers and fragmented labels so a row lines up with its columns."""
+    cells = repair_split_numbers([c.strip() for c in cells])
+    while len(cells) > width and len(cells) >= 2 and not _is_value(cells[0]) and not _is_value(cells[1]):
+        cells = [f"{cells[0]} {cells[1]}".strip()] + cells[2:]
+    while len(cells) > width and cells and not cells[-1]:
+        cells.pop()
+    while len(cells) > width and cells and not cells[0]:
+        cells.pop(0)
+    return cells + [""] * (width - len(cells))
+
+
+def row_label(cells: list[str]) -> str:
+    """Row header: the leading text cells ("AI 정책 글로벌 협력 연구"), letter spacing squashed.
+
+    Rows without any figure (text tables) are labelled by their first cell only.
+    """
+    if not any(_is_value(c) for c in cells[1:]):
+        return clean_label(cells[0].replace("\n", " ")) if cells else ""
+    parts = []
+    for c in cells:
+        if _is_value(c) and parts:
+            break
+        if c.strip() and not _is_value(c):
+            parts.append(clean_label(c.replace("\n", " ")))
+        elif parts:
+            break
+    return " ".join(parts)
+
+
+def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, doc_key: str, ordinal: int) -> Table:
+    rows = [r for r in grid.rows if any(c.strip() for c in r)]
+    width = max(len(r) for r in rows)
+    n_head = header_row_count(rows)
+    columns = merge_headers(rows[:n_head], width) if n_head else [f"열{j + 1}" for j in range(width)]
+    body: list[TableRow] = []
+    for cells in rows[n_head:]:
+        fitted = _fit_row(cells, width)
+        label = row_label(fitted)
+        values = fitted[1:]
+        body.append(TableRow(header=label, values=values, values_norm=[v.replace(" ", "") for v in values]))
+    table_id = f"{doc_key}-t{ordinal:03d}"
+    return Table(table_id, caption, unit, as_of, columns, body, grid.page, section)
+
+
+# ---------------------------------------------------------------- space-aligned tables in text lines
+
+_TRAILING_VALUES = re.compile(r"^(?P<label>.*?)(?P<values>(?:\s+(?:[△▲+\-]?[\d,]+(?:\.\d+)?%?|순증|순감|-))+)\s*$")
+
+
+def split_aligned(text: str) -> tuple[str, list[str]] | None:
+    """ "총 계 153,799 160,021 △6,222 △3.9%" -> ("총 계", [four values]) when ≥2 figures trail a label."""
+    m = _TRAILING_VALUES.match(" " + text)
+    if not m:
+        return None
+    values = m.group("values").split()
+    label = m.group("label").strip()
+    figures = [v for v in values if re.search(r"\d", v)]
+    if len(values) < 2 or len(figures) < 2 or not label or len(label) > 40:
+        return None
+    if re.fullmatch(r"[\d\s.,\-~]+", label):  # a line of bare numbers (page numbers, dates) is not a row
+        return None
+    return label, values
+
+
+def _header_for(text: str, width: int) -> list[str] | None:
+    """Split a space-separated header line into a row-label column plus `width` value columns."""
+    tokens = text.split()
+    groups: list[str] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if re.fullmatch(r"[’']?\d{2,4}(?:년|년도)?", tok) and i + 1 < len(tokens):
+            groups.append(f"{tok} {tokens[i + 1]}")
+            i += 2
+            continue
+        groups.append(tok)
+        i += 1
+    if len(groups) <= width:
+        return None
+    return [clean_label(" ".join(groups[:-width]))] + [clean_label(g) for g in groups[-width:]]
+
+
+def aligned_grids(lines: list[Line]) -> list[tuple[int, int, Grid]]:
+    """Runs of text lines that form a space-aligned numeric table: (start, end, grid) over `lines`."""
+    found: list[tuple[int, int, Grid]] = []
+    i = 0
+    while i < len(lines):
+        first = split_aligned(lines[i].text)
+        if not first:
+            i += 1
+            continue
+        width = len(first[1])
+        j = i
+        rows: list[list[str]] = []
+        while j < len(lines):
+            parsed = split_aligned(lines[j].text)
+            if not parsed or len(parsed[1]) != width:
+                break
+            rows.append([parsed[0], *parsed[1]])
+            j += 1
+        if len(rows) < 2:
+            i += 1
+            continue
+        start = i
+        header = _header_for(lines[i - 1].text, width) if i > 0 else None
+        if header:
+            start = i - 1
+            rows.insert(0, header)
+        found.append((start, j, Grid(rows, lines[i].page)))
+        i = j
+    return found
+
+
+# ---------------------------------------------------------------- walking the document
+
+@dataclass
+class TextUnit:
+    """A run of body text inside one section."""
+
+    section: str
+    page: int | None
+    lines: list[str]
+
+
+@dataclass
+class Structured:
+    texts: list[TextUnit]
+    tables: list[Table]
+
+
+_NOISE = re.compile(r"^[-–]\s*\d+\s*[-–]$|^\d+$")  # page footers "- 1 -"
+
+
+def structure(blocks: list[Block], doc_key: str) -> Structured:
+    blocks = _with_aligned_tables(blocks)
+    section = Section()
+    texts: list[TextUnit] = []
+    tables: list[Table] = []
+    recent: list[Line] = []  # lines since the last table, for caption/unit lookup
+    pending: list[tuple[Table, int]] = []  # tables still missing a unit that may follow them
+    for idx, block in enumerate(blocks):
+        if isinstance(block, Grid):
+            caption, unit, as_of = _caption_unit(recent, section.title)
+            table = build_table(block, caption, unit, as_of, section.path, doc_key, len(tables) + 1)
+            tables.append(table)
+            if not unit:
+                pending.append((table, idx))
+            recent = []
+            continue
+        text = block.text
+        if _NOISE.match(text):
+            continue
+        if pending and find_unit(text):
+            for table, at in pending:
+                if idx - at <= 3:
+                    table.unit = table.unit or find_unit(text)
+                    table.as_of = table.as_of or find_as_of(text)
+            pending = []
+        level = heading_level(text, section)
+        if level is not None:
+            section.set(*level)
+        recent.append(block)
+        recent = recent[-4:]
+        _add_text(texts, section.path, block.page, squash_letter_spacing(text))
+    return Structured(texts, tables)
+
+
+def _add_text(texts: list[TextUnit], section: str, page: int | None, text: str) -> None:
+    if texts and texts[-1].section == section and texts[-1].page == page:
+        texts[-1].lines.append(text)
+        return
+    texts.append(TextUnit(section, page, [text]))
+
+
+def _caption_unit(recent: list[Line], section_title: str) -> tuple[str, str, str]:
+    """Caption, unit and as-of date from the few lines just above a table."""
+    unit = as_of = ""
+    for line in reversed(recent):
+        text = line.text
+        unit = unit or find_unit(text)
+        as_of = as_of or find_as_of(text)
+        if text.startswith("(") and (find_unit(text) or find_as_of(text)):
+            continue  # a "(’25. 10. 10. 기준, 단위: 천원)" line, not a caption
+        caption = _caption_text(text)
+        if caption and _short_title(caption, MAX_CAPTION_CHARS):
+            return caption, unit, as_of
+    return section_title, unit, as_of
+
+
+def _caption_text(text: str) -> str:
+    text = re.sub(r"^[□■◉◆▣○◦❍●※\-·•▪ㅇ]\s*", "", text).strip()
+    text = re.sub(r"\(\s*(?:단위|[’'‘]?\d).*?\)\s*$", "", text).strip()
+    return clean_label(text)[:60]
+
+
+def _with_aligned_tables(blocks: list[Block]) -> list[Block]:
+    """Replace runs of space-aligned lines with grids, keeping everything else in order."""
+    out: list[Block] = []
+    run: list[Line] = []
+
+    def flush() -> None:
+        pos = 0
+        for start, end, grid in aligned_grids(run):
+            out.extend(run[pos:start])
+            out.append(grid)
+            pos = end
+        out.extend(run[pos:])
+        run.clear()
+
+    for b in blocks:
+        if isinstance(b, Line):
+            run.append(b)
+            continue
+        flush()
+        out.append(b)
+    flush()
+    return out
+
+
+def table_key(doc_file: str) -> str:
+    return stable_id(doc_file)[:8]
