@@ -31,6 +31,89 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if result.failures else 0
 
 
+def _engine(settings: Settings):
+    from .engine import Engine
+
+    return Engine(settings)
+
+
+def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    report = _engine(settings).build(progress=not args.quiet)
+    for failure in report.failures:
+        print(f"실패: {failure}", file=sys.stderr)
+    print(
+        f"색인 완료 ({report.seconds:.1f}초): 추가 {len(report.added)}, 교체 {len(report.replaced)}, "
+        f"삭제 {len(report.removed)}, 변경 없음 {len(report.unchanged)}, 새로 임베딩한 청크 {report.embedded}개 "
+        f"-> {settings.index_dir}"
+    )
+    return 1 if report.failures else 0
+
+
+def _filters(args: argparse.Namespace):
+    from .models import Filters
+
+    return Filters(files=args.file or [], organizations=args.org or [], years=args.year or [], kinds=args.kind or [])
+
+
+def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    hits = _engine(settings).search(args.query, k=args.k, filters=_filters(args))
+    if args.json:
+        print(json.dumps([h.model_dump() for h in hits], ensure_ascii=False, indent=1))
+        return 0
+    for h in hits:
+        page = f"p.{h.page}" if h.page else "쪽 없음"
+        print(f"{h.rank:2d}. [{h.score:.4f}] {h.title} · {page} · {h.section} ({h.file}, {h.kind})")
+        print("    " + h.text.replace("\n", " / ")[:200])
+    return 0
+
+
+def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    answer = _engine(settings).ask(args.question, filters=_filters(args))
+    if args.json:
+        print(answer.model_dump_json())
+        return 0
+    print(answer.answer)
+    for i, c in enumerate(answer.citations, start=1):
+        page = f"p.{c.page}" if c.page else "쪽 없음"
+        print(f"  [{i}] {c.title} · {page} · {c.section} ({c.file})")
+        if c.quote:
+            print(f"      \"{c.quote}\"")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.runner import run_eval
+
+    summary = run_eval(_engine(settings), args.gold, out_path=args.out, report_dir=args.report, limit=args.limit,
+                       progress=not args.quiet)
+    print(summary.to_text())
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .api import serve
+
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from .chat import launch
+
+    return launch(settings, port=args.port, headless=args.headless)
+
+
+def _add_filter_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--file", action="append", help="이 문서만 (document file name; repeatable)")
+    p.add_argument("--org", action="append", help="이 기관만 (organization; repeatable)")
+    p.add_argument("--year", action="append", type=int, help="이 연도만 (year; repeatable)")
+    p.add_argument("--kind", action="append", choices=["text", "table"], help="청크 종류 (chunk kind)")
+
+
+def _add_index_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index-dir", type=Path, help="색인 폴더 (default: var/index, env DOCQA_INDEX_DIR)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="docqa",
@@ -43,6 +126,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("var/chunks.jsonl"), help="청크 JSONL 출력 (default: var/chunks.jsonl)")
     p.add_argument("--quiet", action="store_true", help="진행 표시 없이 (no progress bar)")
     p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser("index", help="색인을 만들거나 갱신합니다: 바뀐 문서만 다시 처리 (build/update the index)")
+    p.add_argument("--corpus", type=Path, help="보고서 폴더 (default: corpus/, env DOCQA_CORPUS)")
+    _add_index_flags(p)
+    p.add_argument("--quiet", action="store_true", help="진행 표시 없이 (no progress bar)")
+    p.set_defaults(func=_cmd_index)
+
+    p = sub.add_parser("search", help="관련 청크를 순위대로 보여 줍니다 (ranked chunks)")
+    p.add_argument("query", help="검색어 또는 질문")
+    p.add_argument("--k", type=int, default=10, help="결과 수 (default 10)")
+    p.add_argument("--json", action="store_true", help="JSON으로 출력")
+    _add_index_flags(p)
+    _add_filter_flags(p)
+    p.set_defaults(func=_cmd_search)
+
+    p = sub.add_parser("ask", help="질문에 수치와 인용으로 답합니다 (answer with citations)")
+    p.add_argument("question", help="질문 (Korean question)")
+    p.add_argument("--json", action="store_true", help="JSON 한 개로 출력 (single JSON object)")
+    _add_index_flags(p)
+    _add_filter_flags(p)
+    p.set_defaults(func=_cmd_ask)
+
+    p = sub.add_parser("eval", help="정답셋으로 정확도를 잽니다 (evaluate against a gold set)")
+    p.add_argument("--gold", type=Path, default=Path("eval/gold.jsonl"), help="정답셋 JSONL (default eval/gold.jsonl)")
+    p.add_argument("--out", type=Path, default=Path("var/eval/results.jsonl"), help="문항별 결과 JSONL")
+    p.add_argument("--report", type=Path, default=Path("var/eval/report"), help="보고서(Markdown, PNG) 폴더")
+    p.add_argument("--limit", type=int, help="앞의 N문항만 (first N items only)")
+    p.add_argument("--quiet", action="store_true", help="진행 표시 없이")
+    _add_index_flags(p)
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("serve", help="HTTP API 서버 (FastAPI; OpenAPI at /docs)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    _add_index_flags(p)
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("chat", help="Streamlit 채팅 화면을 엽니다 (staff chat UI)")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--headless", action="store_true", help="브라우저를 자동으로 열지 않음")
+    _add_index_flags(p)
+    p.set_defaults(func=_cmd_chat)
     return parser
 
 

@@ -93,25 +93,20 @@ def _inside(obj: dict, bbox: tuple[float, float, float, float]) -> bool:
 
 def _table_rows(page: Page, table: PlumberTable) -> list[list[str]]:
     """Cell texts; cells pdfplumber lost to a missing rule are read back from their row x column box."""
+    extracted = table.extract(x_tolerance=TEXT_X_TOLERANCE)
+    if all(c is not None for r in extracted for c in r):
+        return [[c.strip() for c in r] for r in extracted]
     col_spans = _column_spans(table)
     cells = [c for c in table.cells if c is not None]
     # Text already owned by a detected cell (e.g. a header merged across columns) must not be read twice.
-    orphans = None
+    orphans = page.filter(lambda o: not any(_inside(o, c) for c in cells))
     rows: list[list[str]] = []
-    for row in table.rows:
-        texts: list[str] = []
-        for i, cell in enumerate(row.cells):
-            if cell is not None:
-                texts.append(_crop_text(page, cell))
-                continue
-            box = _lost_cell_box(row, i, col_spans)
-            if box is None:
-                texts.append("")
-                continue
-            if orphans is None:
-                orphans = page.filter(lambda o: not any(_inside(o, c) for c in cells))
-            texts.append(_crop_text(orphans, box))
-        rows.append(texts)
+    for row, texts in zip(table.rows, extracted):
+        filled = []
+        for i, text in enumerate(texts):
+            box = _lost_cell_box(row, i, col_spans) if text is None else None
+            filled.append((text or "").strip() if box is None else _crop_text(orphans, box))
+        rows.append(filled)
     return rows
 
 

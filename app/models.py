@@ -1,0 +1,54 @@
+"""Typed answer objects at the edge (CLI JSON, HTTP API, UI)."""
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Citation(BaseModel):
+    file: str
+    title: str
+    page: int | None = Field(None, description="1-based page; null when the source has no pages")
+    section: str = ""
+    quote: str = ""
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = Field(default_factory=list)
+    latency_ms: float = 0.0
+
+
+class Filters(BaseModel):
+    """Restrict retrieval to some documents; empty means all."""
+
+    files: list[str] = Field(default_factory=list)
+    organizations: list[str] = Field(default_factory=list)
+    years: list[int] = Field(default_factory=list)
+    kinds: list[str] = Field(default_factory=list, description="chunk kinds: text, table")
+
+
+class SearchHit(BaseModel):
+    rank: int
+    score: float
+    file: str
+    title: str
+    page: int | None
+    section: str
+    kind: str
+    text: str
+    chunk_id: str
+
+
+class DocumentInfo(BaseModel):
+    file: str
+    title: str
+    organization: str
+    date: str
+    pages: int
+    chunks: int
+    tables: int
+
+
+ABSTAIN_TEXT = "문서에서 찾을 수 없습니다"
