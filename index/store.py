@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
@@ -76,7 +78,13 @@ class DocIndex:
         self.faiss = faiss.IndexFlatIP(vectors.shape[1] if vectors.size else 1)
         if len(chunks):
             self.faiss.add(self.vectors)
-        self.bm25 = BM25Index([self.tokenizer(c.search_text or c.text) for c in chunks])
+        tokenized = [self.tokenizer(c.search_text or c.text) for c in chunks]
+        self.bm25 = BM25Index(tokenized)
+        self._df = Counter(t for doc in tokenized for t in set(doc))
+
+    def idf(self, token: str) -> float:
+        """Rarity of a token across chunks: lets the answerer weigh "드론" above "사업"."""
+        return math.log(1 + (len(self.chunks) + 1) / (self._df.get(token, 0) + 0.5))
 
     # ------------------------------------------------------------ search primitives
     def dense_scores(self, query_vector: np.ndarray, allowed: np.ndarray | None, k: int) -> list[tuple[int, float]]:
@@ -222,9 +230,16 @@ def build_or_update(
     return index, report
 
 
+PASSAGE_CHARS = 900
+
+
 def passage_text(chunk: Chunk) -> str:
-    """What the dense model reads: title and section give context a bare table row lacks."""
-    return chunk.search_text or chunk.text
+    """What the dense model reads: title and section give context a bare table row lacks.
+
+    The lexical-only extras of search_text (cell facts, number forms) are left out: they double
+    the embedding time and e5 truncates at 512 tokens anyway.
+    """
+    return f"{chunk.title} | {chunk.section}\n{chunk.text}"[:PASSAGE_CHARS]
 
 
 def _load_or_none(index_dir: Path, model_id: str) -> DocIndex | None:
