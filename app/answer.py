@@ -15,6 +15,7 @@ from .korean_numbers import base_unit, expand_dates, format_eok, format_number, 
 from .models import ABSTAIN_TEXT, Answer, Citation, Filters
 
 RETRIEVE_K = 8
+LLM_CONTEXT_CHUNKS = 5
 MIN_CELL_SCORE = 1.2  # row + column evidence needed for a table answer (calibrated on eval/gold.jsonl)
 MIN_TEXT_COVERAGE = 0.5  # share of the question's content words a sentence must contain
 MAX_ANSWER_CHARS = 300
@@ -41,17 +42,24 @@ class Candidate:
 def answer_question(engine, question: str, filters: Filters | None = None) -> Answer:
     question = question.strip()
     index = engine.index
-    filters = filters if filters and _has_filters(filters) else infer_filters(question, index.docs)
+    filters = engine.scope(question, filters)
     retriever = engine.retriever(filters, k=RETRIEVE_K)
     ranked = retriever.ranked(question, RETRIEVE_K)
     chunks = [index.chunks[row] for row, _ in ranked]
     if not chunks:
         return _abstain(question)
     tokenize = index.tokenizer
-    q = Query(question, compact(question), _content_tokens(tokenize, question, _doc_words(index, filters)))
+    q = Query(question, _without_doc_names(compact(question), index, filters),
+              _content_tokens(tokenize, question, _doc_words(index, filters)))
     best = _best_table_answer(q, chunks, index.chunks)
     text = _best_text_answer(q, [c for c in chunks if c.kind == "text"], tokenize, index.idf)
     candidate = _choose(best, text)
+    if engine.settings.llm_base_url:
+        from .llm import generate_answer
+
+        generated = generate_answer(engine.settings, question, chunks[:LLM_CONTEXT_CHUNKS])
+        if generated is not None:
+            return generated
     if candidate is None:
         return _abstain(question, chunks)
     citations = [_cite(candidate.chunk, candidate.quote)] + (candidate.extra or [])
@@ -74,10 +82,6 @@ class Query:
         return any(w in self.text for w in COMPARE_WORDS)
 
 
-def _has_filters(f: Filters) -> bool:
-    return bool(f.files or f.organizations or f.years or f.kinds)
-
-
 def _abstain(question: str, chunks: list[Chunk] | None = None) -> Answer:
     return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, citations=[])
 
@@ -88,6 +92,21 @@ def _content_tokens(tokenize, text: str, drop: set[str] = frozenset()) -> list[s
         if t not in STOPWORDS and t not in drop and t not in seen:
             seen.append(t)
     return seen
+
+
+def _without_doc_names(q: str, index, filters: Filters) -> str:
+    """Drop the organization name that picked the report, so "디지털도시국" cannot match a row "디지털정책과"."""
+    for d in index.docs:
+        if d.file in filters.files:
+            for name in sorted({compact(d.organization).split("(")[0], *_aliases(d.organization)}, key=len, reverse=True):
+                if len(name) >= 3:
+                    q = q.replace(name, " ")
+    return q
+
+
+def _aliases(organization: str) -> tuple[str, ...]:
+    org = compact(organization)
+    return next((aliases for key, aliases in _ORG_ALIASES.items() if key in org), ())
 
 
 def _doc_words(index, filters: Filters) -> set[str]:
@@ -148,8 +167,8 @@ def _label_score(label: str, q: Query) -> float:
         return 1.0
     parts = [compact(p) for p in re.split(r"[\s·ㆍ,/]+", label) if len(compact(p)) >= 2]
     if len(parts) > 1:
-        hit = sum(p in q.compact for p in parts)
-        return 0.8 * hit / len(parts)
+        share = sum(p in q.compact for p in parts) / len(parts)
+        return 0.8 * share if share >= 0.5 else 0.0
     return 0.0
 
 

@@ -94,9 +94,17 @@ class Engine:
         f = SearchFilters(**(filters.model_dump() if filters else {}))
         return HybridRetriever(self.index, self.encoder, k=k, filters=f)
 
+    def scope(self, question: str, filters: Filters | None = None) -> Filters:
+        """Explicit filters, else the report(s) the question names by organization and year."""
+        from .answer import infer_filters
+
+        if filters and (filters.files or filters.organizations or filters.years or filters.kinds):
+            return filters
+        return infer_filters(question, self.index.docs)
+
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[SearchHit]:
         index = self.index
-        ranked = self.retriever(filters, k).ranked(query, k)
+        ranked = self.retriever(self.scope(query, filters), k).ranked(query, k)
         hits = []
         for rank, (row, score) in enumerate(ranked, start=1):
             c = index.chunks[row]

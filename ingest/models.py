@@ -95,6 +95,7 @@ class Grid:
     rows: list[list[str]]
     page: int | None
     bbox: tuple[float, float, float, float] | None = None  # PDF points, for highlighting
+    continues: bool = False  # the rest of the previous table after a page break (same header)
 
 
 Block = Line | Grid

@@ -21,6 +21,7 @@ _SUBNUMBERED = re.compile(r"^(?:\(\d{1,2}\)|\d{1,2}-\d{1,2}\.?|[가-하]\.)\s*(\
 _BOX = re.compile(r"^[□■◉◆▣]\s*(\S.*)$")
 _CIRCLE = re.compile(r"^[○◦❍ㅇ●]\s*(\S.*)$")
 MAX_HEADING_CHARS = 40
+_NOISE = re.compile(r"^[-–]\s*\d+\s*[-–]$|^\d+$")  # page footers "- 1 -"
 MAX_CIRCLE_CHARS = 25
 MAX_CAPTION_CHARS = 30
 _SENTENCE_END = re.compile(r"(?:다|음|함|임|됨|요)\s*[.。]?$")
@@ -142,10 +143,10 @@ def row_label(cells: list[str]) -> str:
         if _is_value(c) and parts:
             break
         if c.strip() and not _is_value(c):
-            parts.append(clean_label(c.replace("\n", " ")))
+            parts.append(c.replace("\n", " ").strip())
         elif parts:
             break
-    return " ".join(parts)
+    return clean_label(" ".join(parts))
 
 
 def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, doc_key: str, ordinal: int) -> Table:
@@ -183,27 +184,73 @@ def split_aligned(text: str) -> tuple[str, list[str]] | None:
     return label, values
 
 
-def _header_for(text: str, width: int) -> list[str] | None:
-    """Split a space-separated header line into a row-label column plus `width` value columns."""
-    tokens = text.split()
+_YEAR = re.compile(r"[’']?\d{2,4}(?:년|년도)?")
+_GENERIC_HEADER = {"현황", "구분", "사항별", "내역"}
+MAX_HEADER_LINES = 8
+
+
+def _groups(text: str) -> list[str]:
+    """Header words of one line, a year joined to the label after it ("2024 예산안")."""
+    tokens = squash_letter_spacing(text, short=True).split()
     groups: list[str] = []
     i = 0
     while i < len(tokens):
-        tok = tokens[i]
-        if re.fullmatch(r"[’']?\d{2,4}(?:년|년도)?", tok) and i + 1 < len(tokens):
-            groups.append(f"{tok} {tokens[i + 1]}")
+        if _YEAR.fullmatch(tokens[i]) and i + 1 < len(tokens) and not _YEAR.fullmatch(tokens[i + 1]):
+            groups.append(f"{tokens[i]} {tokens[i + 1]}")
             i += 2
             continue
-        groups.append(tok)
+        groups.append(tokens[i])
         i += 1
-    if len(groups) <= width:
+    return groups
+
+
+def _is_parent(group: str, labels: list[str]) -> bool:
+    """A spanning header ("증감", "집행현황") over child labels already placed ("증감액", "집행액")."""
+    stem = group[:2]
+    return any(lab.startswith(stem) or group in lab for lab in labels)
+
+
+def _header_from_lines(lines: list[str], width: int) -> tuple[list[str], int] | None:
+    """Column labels for `width` value columns from the short lines above an unruled table.
+
+    Reports often stack headers over several lines ("2020" / "예산현액" / "증 감 집행 현황" /
+    "증감액 증감률 ..."): the nearest line gives the rightmost labels, a bare year attaches to the
+    label after it, and a spanning parent ("증감") already contained in a child label is dropped.
+    Returns the labels (row-label column first) and how many lines were used.
+    """
+    labels: list[str] = []
+    row_label = ""
+    used = 0
+    for back, text in enumerate(reversed(lines[-MAX_HEADER_LINES:]), start=1):
+        if len(text) > 60 or _SENTENCE_END.search(text) or find_unit(text) or split_aligned(text):
+            break
+        groups = _groups(text)
+        if len(labels) + len(groups) > width and not labels:
+            # one line holding the whole header: its first words name the row-label column
+            row_label = " ".join(groups[: len(groups) - width])
+            labels = groups[len(groups) - width :]
+            used = back
+            break
+        placed = list(labels)  # parents are judged against lower lines only, not siblings on this line
+        for g in reversed(groups):
+            if _YEAR.fullmatch(g) and labels:
+                labels[0] = f"{g} {labels[0]}"
+            elif len(labels) < width and g not in _GENERIC_HEADER and not _is_parent(g, placed):
+                labels.insert(0, g)
+            elif len(labels) >= width and not _YEAR.fullmatch(g):
+                row_label = g
+        used = back
+        if row_label:
+            break
+    if len(labels) != width:
         return None
-    return [clean_label(" ".join(groups[:-width]))] + [clean_label(g) for g in groups[-width:]]
+    return [clean_label(row_label or "구분")] + [clean_label(x) for x in labels], used
 
 
 def aligned_grids(lines: list[Line]) -> list[tuple[int, int, Grid]]:
     """Runs of text lines that form a space-aligned numeric table: (start, end, grid) over `lines`."""
     found: list[tuple[int, int, Grid]] = []
+    previous: tuple[int, list[str]] | None = None  # end line and header of the last table
     i = 0
     while i < len(lines):
         first = split_aligned(lines[i].text)
@@ -219,15 +266,22 @@ def aligned_grids(lines: list[Line]) -> list[tuple[int, int, Grid]]:
                 break
             rows.append([parsed[0], *parsed[1]])
             j += 1
-        if len(rows) < 2:
+        found_header = _header_from_lines([ln.text for ln in lines[:i]], width) if i > 0 else None
+        if len(rows) < 2 and not found_header:  # one figure line is a table only under a real header
             i += 1
             continue
         start = i
-        header = _header_for(lines[i - 1].text, width) if i > 0 else None
-        if header:
-            start = i - 1
+        continues = False
+        if found_header:
+            header, used = found_header
+            start = i - used
             rows.insert(0, header)
-        found.append((start, j, Grid(rows, lines[i].page)))
+        elif previous and len(previous[1]) == width + 1 and all(_NOISE.match(ln.text) for ln in lines[previous[0]:i]):
+            rows.insert(0, previous[1])  # a table running on after a page footer keeps its header
+            continues = True
+        if len(rows[0]) == width + 1 and not split_aligned(" ".join(rows[0])):
+            previous = (j, rows[0])
+        found.append((start, j, Grid(rows, lines[i].page, continues=continues)))
         i = j
     return found
 
@@ -249,7 +303,6 @@ class Structured:
     tables: list[Table]
 
 
-_NOISE = re.compile(r"^[-–]\s*\d+\s*[-–]$|^\d+$")  # page footers "- 1 -"
 
 
 def structure(blocks: list[Block], doc_key: str) -> Structured:
@@ -262,6 +315,8 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
     for idx, block in enumerate(blocks):
         if isinstance(block, Grid):
             caption, unit, as_of = _caption_unit(recent, section.title)
+            if block.continues and tables:
+                caption, unit, as_of = tables[-1].caption, tables[-1].unit, tables[-1].as_of
             table = build_table(block, caption, unit, as_of, section.path, doc_key, len(tables) + 1)
             tables.append(table)
             if not unit:

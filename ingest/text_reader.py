@@ -38,6 +38,13 @@ def decode_text(raw: bytes) -> str:
     raise IngestError("문자 인코딩을 알 수 없습니다: UTF-8 또는 CP949로 저장해 주세요 (unknown text encoding)")
 
 
+def _grid_or_line(rows: list[list[str]], page: int | None) -> Block:
+    """A lone tab row is a label line split by a tab ("증 감<TAB>집행현황"), not a table."""
+    if len(rows) == 1:
+        return Line(" ".join(c for c in rows[0] if c), page)
+    return Grid(rows, page)
+
+
 def parse_lines(lines: list[str], page: int | None) -> list[Block]:
     blocks: list[Block] = []
     rows: list[list[str]] = []
@@ -46,12 +53,12 @@ def parse_lines(lines: list[str], page: int | None) -> list[Block]:
             rows.append([strip_html(c).strip() for c in line.split("\t")])
             continue
         if rows:
-            blocks.append(Grid(rows, page))
+            blocks.append(_grid_or_line(rows, page))
             rows = []
         text = strip_html(line).strip()
         for part in text.split("\n"):
             if part.strip():
                 blocks.append(Line(part.strip(), page))
     if rows:
-        blocks.append(Grid(rows, page))
+        blocks.append(_grid_or_line(rows, page))
     return blocks
