@@ -13,6 +13,7 @@ import shutil
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -59,8 +60,20 @@ class UpdateReport:
     seconds: float = 0.0
 
 
+@cache
+def ingest_fingerprint() -> str:
+    """Hash of the ingest code: a parser change re-reads every report (unchanged chunks keep their vectors)."""
+    import ingest
+
+    h = hashlib.sha256()
+    for source in sorted(Path(ingest.__file__).parent.glob("*.py")):
+        h.update(source.read_bytes())
+    return h.hexdigest()
+
+
 def file_sha256(path: Path, meta: DocumentMeta) -> str:
     h = hashlib.sha256(path.read_bytes())
+    h.update(ingest_fingerprint().encode())
     h.update(json.dumps(asdict(meta), sort_keys=True, ensure_ascii=False).encode())  # a retitled report re-indexes
     return h.hexdigest()
 

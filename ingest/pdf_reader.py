@@ -52,7 +52,7 @@ def read_pdf(path: Path) -> tuple[list[Block], int]:
 
 def _open_error(exc: Exception) -> str:
     name = type(exc).__name__
-    if "Password" in name or "encrypt" in str(exc).lower():
+    if "Password" in name or "Password" in repr(exc) or "encrypt" in str(exc).lower():
         return "암호로 보호된 PDF입니다 (encrypted PDF)"
     return f"PDF를 열 수 없습니다: 손상되었거나 PDF가 아닙니다 (corrupt or not a PDF: {name})"
 

@@ -21,7 +21,8 @@ _SUBNUMBERED = re.compile(r"^(?:\(\d{1,2}\)|\d{1,2}-\d{1,2}\.?|[가-하]\.)\s*(\
 _BOX = re.compile(r"^[□■◉◆▣]\s*(\S.*)$")
 _CIRCLE = re.compile(r"^[○◦❍ㅇ●]\s*(\S.*)$")
 MAX_HEADING_CHARS = 40
-_NOISE = re.compile(r"^[-–]\s*\d+\s*[-–]$|^\d+$")  # page footers "- 1 -"
+_FOOTER = re.compile(r"^[-–]\s*\d+\s*[-–]$")  # page footers "- 1 -"
+_NOISE = re.compile(_FOOTER.pattern + r"|^\d{1,3}$")  # footers and bare page numbers
 MAX_CIRCLE_CHARS = 25
 MAX_CAPTION_CHARS = 30
 _SENTENCE_END = re.compile(r"(?:다|음|함|임|됨|요)\s*[.。]?$")
@@ -151,7 +152,8 @@ def row_label(cells: list[str]) -> str:
 
 def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, doc_key: str, ordinal: int) -> Table:
     rows = [r for r in grid.rows if any(c.strip() for c in r)]
-    width = max(len(r) for r in rows)
+    # OCR-split figures make raw rows wider than the table; measure width after repair.
+    width = max(len(repair_split_numbers(r)) for r in rows)
     n_head = header_row_count(rows)
     columns = merge_headers(rows[:n_head], width) if n_head else [f"열{j + 1}" for j in range(width)]
     body: list[TableRow] = []
@@ -222,7 +224,7 @@ def _header_from_lines(lines: list[str], width: int) -> tuple[list[str], int] | 
     row_label = ""
     used = 0
     for back, text in enumerate(reversed(lines[-MAX_HEADER_LINES:]), start=1):
-        if len(text) > 60 or _SENTENCE_END.search(text) or find_unit(text) or split_aligned(text):
+        if len(text) > 60 or _FOOTER.match(text) or _SENTENCE_END.search(text) or find_unit(text) or split_aligned(text):
             break
         groups = _groups(text)
         if len(labels) + len(groups) > width and not labels:
@@ -276,7 +278,7 @@ def aligned_grids(lines: list[Line]) -> list[tuple[int, int, Grid]]:
             header, used = found_header
             start = i - used
             rows.insert(0, header)
-        elif previous and len(previous[1]) == width + 1 and all(_NOISE.match(ln.text) for ln in lines[previous[0]:i]):
+        elif previous and len(previous[1]) == width + 1 and all(_FOOTER.match(ln.text) for ln in lines[previous[0]:i]):
             rows.insert(0, previous[1])  # a table running on after a page footer keeps its header
             continues = True
         if len(rows[0]) == width + 1 and not split_aligned(" ".join(rows[0])):
@@ -328,7 +330,8 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
             continue
         if pending and find_unit(text):
             for table, at in pending:
-                if idx - at <= 3:
+                # only a unit line right below a table is its own (004); after a caption it heads the next one
+                if idx - at == 1:
                     table.unit = table.unit or find_unit(text)
                     table.as_of = table.as_of or find_as_of(text)
             pending = []

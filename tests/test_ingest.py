@@ -1,0 +1,239 @@
+"""Ingest on the real corpus PDFs, real third-party PDFs (fixtures) and broken files."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.cli import main as cli_main
+from ingest.models import DocumentMeta, Grid, Line
+from ingest.normalize import clean_label, repair_split_numbers, squash_letter_spacing
+from ingest.pipeline import ingest_corpus, ingest_file, ingest_paths, load_manifest, read_chunks
+from ingest.structure import aligned_grids, structure
+from ingest.text_reader import parse_lines
+
+from .conftest import CORPUS, FIXTURES
+
+REPORT_000 = CORPUS / "2025_서울시재단_주요업무보고.pdf"
+
+
+@pytest.fixture(scope="module")
+def chunks_000():
+    meta = load_manifest(CORPUS)[REPORT_000.name]
+    chunks, stats = ingest_file(REPORT_000, meta)
+    return chunks, stats
+
+
+def _cell(chunk, row_label: str, column: str) -> str:
+    j = chunk.columns.index(column)
+    row = next(r for r in chunk.rows if r.header == row_label)
+    return row.values[j - 1]
+
+
+def test_budget_table_of_000_keeps_caption_unit_and_cell(chunks_000):
+    chunks, stats = chunks_000
+    table = next(c for c in chunks if c.kind == "table" and c.caption == "세입 총괄")
+    assert table.unit == "천원"
+    assert table.as_of == "’25. 10. 10."
+    assert table.page == 3
+    assert table.columns[:3] == ["구분", "2025 예산현액", "2024 최종예산"]
+    assert _cell(table, "서울시 출연금", "2025 예산현액") == "13,797,110"
+    assert "서울시 출연금: 2025 예산현액 = 13,797,110" in table.search_text
+    assert "13797110" in table.search_text  # figures are matchable without commas too
+    assert table.section.endswith("세입 총괄") and table.title == "2025년 주요 업무보고"
+    assert stats.pages == 18 and stats.tables >= 15
+
+
+def test_chunk_metadata_is_complete_and_ids_stable(chunks_000):
+    chunks, _ = chunks_000
+    again, _ = ingest_file(REPORT_000, load_manifest(CORPUS)[REPORT_000.name])
+    assert [c.id for c in chunks] == [c.id for c in again]
+    assert len({c.id for c in chunks}) == len(chunks)
+    for c in chunks:
+        assert c.file == REPORT_000.name and c.organization == "서울시재단" and c.date == "2025-11"
+        assert c.page is not None and 1 <= c.page <= 18
+        assert c.kind in ("text", "table")
+        assert (c.table_id is not None) == (c.kind == "table")
+
+
+def test_staffing_table_headcounts(chunks_000):
+    chunks, _ = chunks_000
+    staff = next(c for c in chunks if c.kind == "table" and "정원" in [r.header for r in c.rows])
+    assert _cell(staff, "정원", "계") == "51"
+    assert _cell(staff, "현원", "5급") == "23"
+    assert _cell(staff, "과부족", "계") == "△6"
+
+
+def test_text_chunks_never_span_two_sections(chunks_000):
+    chunks, _ = chunks_000
+    sections = [c.section for c in chunks if c.kind == "text"]
+    assert len(set(sections)) > 20
+    for c in chunks:
+        if c.kind == "text":
+            assert len(c.text) <= 800
+
+
+def test_space_separated_tables_of_004_become_tables():
+    path = CORPUS / "2024_디지털정책관_예산안검토보고.pdf"
+    chunks, stats = ingest_file(path, load_manifest(CORPUS)[path.name])
+    table = next(c for c in chunks if c.kind == "table" and any(r.header == "총계" for r in c.rows)
+                 and "153,799" in c.text)
+    assert table.columns == ["사항별", "2024 예산안", "2023 예산액", "증감액", "증감률(%)"]
+    assert _cell(table, "총계", "증감액") == "△6,222"
+    assert table.unit == "백만원"
+    assert stats.tables >= 40
+
+
+def test_multi_line_header_of_unruled_2020_table():
+    path = CORPUS / "2020_서울디지털재단_주요업무보고.pdf"
+    chunks, _ = ingest_file(path, load_manifest(CORPUS)[path.name])
+    table = next(c for c in chunks if c.kind == "table" and c.page == 1 and "집행률" in c.columns)
+    assert table.columns == ["구분", "2020 예산현액", "2019 최종예산", "증감액", "증감률", "집행액", "집행률"]
+    assert _cell(table, "인건비", "2020 예산현액") == "2,415,915"
+
+
+def test_table_continues_after_page_footer_with_its_header():
+    lines = [Line(t, 1) for t in ["사 항 별 2024 예산안 2023 예산액", "총 계 17,214 14,237", "일반회계 13,596 14,237",
+                                 "- 3 -", "세외수입 12,950 13,252", "보조금 635 716"]]
+    grids = aligned_grids(lines)
+    assert len(grids) == 2
+    assert grids[1][2].continues and grids[1][2].rows[0] == ["사항별", "2024 예산안", "2023 예산액"]
+
+
+def test_letter_spaced_heading_normalizes():
+    assert squash_letter_spacing("Ⅰ. 기 본 현 황") == "Ⅰ. 기본현황"
+    assert clean_label("정 원") == "정원"
+    assert clean_label("디 지 털 정 책 과") == "디지털정책과"
+    # ordinary prose keeps its spaces: "및 그" is two words
+    assert squash_letter_spacing("사업 및 그 밖에 필요한 사항") == "사업 및 그 밖에 필요한 사항"
+    doc = structure([Line("Ⅰ. 일 반 현 황", 1), Line("□ 기 본 현 황", 1), Line("재단은 2본부 8팀이다.", 1)], "k")
+    assert doc.texts[-1].section == "I. 일반현황 > 기본현황"  # labels are NFKC: Ⅰ and I match alike
+
+
+def test_ocr_split_numbers_are_repaired_for_matching():
+    assert repair_split_numbers(["디지털정책과", "31,197,212", "11,329", ",477", "57.0%"]) == [
+        "디지털정책과", "31,197,212", "11,329,477", "57.0%"]
+    assert repair_split_numbers(["720", "6.0%"]) == ["720", "6.0%"]
+    blocks = parse_lines(["구 분\t2025 예산\t2024 예산\t증감액\t증감률",
+                          "데 이 터 센 터\t52,700,772\t57,209,052\t△4,508\t,280\t△7.9%",
+                          "정 보 보 안 과\t10,361,254\t6,942,723\t3,418\t,531\t49.2%"], None)
+    table = structure(blocks, "k").tables[0]
+    row = table.rows[0]
+    assert row.header == "데이터센터"
+    assert row.values == ["52,700,772", "57,209,052", "△4,508,280", "△7.9%"]
+
+
+def test_html_cells_and_angle_bracket_labels():
+    blocks = parse_lines(["부 서 명\t업 무 내 용", "<p>AI전략 사업팀</p>\t<ul><li>○ 글로벌 협력</li><li>- 공모사업</li></ul>",
+                          "<일반회계> 13,596 14,237 △641 △4.5%"], None)
+    grid = blocks[0]
+    assert isinstance(grid, Grid) and grid.rows[1] == ["AI전략 사업팀", "○ 글로벌 협력\n- 공모사업"]
+    assert blocks[1].text.startswith("<일반회계>")  # Korean in angle brackets is text, not markup
+
+
+def test_form_feeds_give_pages_and_plain_text_has_none(tmp_path):
+    paged = tmp_path / "paged.txt"
+    paged.write_text("Ⅰ. 현황\n첫 쪽 내용입니다.\f둘째 쪽 내용입니다.", encoding="utf-8")
+    plain = tmp_path / "plain.txt"
+    plain.write_text("Ⅰ. 현황\n쪽 구분이 없는 보고서입니다.", encoding="cp949")
+    result = ingest_paths([paged, plain], {})
+    assert not result.failures
+    pages = {c.text.split("\n")[-1]: c.page for c in result.chunks}
+    assert pages["둘째 쪽 내용입니다."] == 2
+    assert all(c.page is None for c in result.chunks if c.file == "plain.txt")
+
+
+def test_busan_fixture_recovers_cells_lost_to_missing_rules():
+    path = FIXTURES / "busan_gihoekgwan_p5-6.pdf"
+    chunks, stats = ingest_file(path, DocumentMeta(file=path.name, title="기획관 주요업무계획"))
+    staff = next(c for c in chunks if c.kind == "table" and c.caption == "정원 및 현원")
+    assert [r.header for r in staff.rows] == ["정원", "현원", "과부족"]
+    assert staff.rows[0].values[-1] == "5"  # last column had no rule on its right
+    assert staff.unit == ""  # the "(단위 : 백만원)" below belongs to the next table
+    budget = next(c for c in chunks if c.kind == "table" and c.caption == "2025년 예산")
+    assert budget.unit == "백만원" and budget.rows[1].values[0] == "33,257"
+    assert stats.pages == 2
+
+
+def test_dacon_fixture_budget_table():
+    path = FIXTURES / "dacon_changup.pdf"
+    chunks, _ = ingest_file(path, DocumentMeta(file=path.name, title="창업사업화지원"))
+    table = next(c for c in chunks if c.kind == "table" and "예산 총괄표" in c.caption)
+    assert table.unit == "백만원"
+    row = next(r for r in table.rows if r.header == "창업사업화지원")
+    assert "377,656" in row.values
+
+
+# ------------------------------------------------------------------ bad input
+
+def _bad_files(tmp: Path) -> dict[str, Path]:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    files = {}
+    corrupt = tmp / "corrupt.pdf"
+    corrupt.write_bytes(REPORT_000.read_bytes()[:5000])
+    files["corrupt"] = corrupt
+    empty = tmp / "empty.pdf"
+    empty.write_bytes(b"")
+    files["empty"] = empty
+    image_only = tmp / "scan.pdf"
+    c = canvas.Canvas(str(image_only), pagesize=A4)
+    c.rect(100, 100, 300, 300, fill=1)
+    c.showPage()
+    c.save()
+    files["image"] = image_only
+    locked = tmp / "locked.pdf"
+    c = canvas.Canvas(str(locked), pagesize=A4, encrypt="secret")
+    c.drawString(100, 700, "secret report")
+    c.showPage()
+    c.save()
+    files["encrypted"] = locked
+    binary = tmp / "binary.txt"
+    binary.write_bytes(b"\x00\x01\x02PK\x03\x04" * 100)
+    files["binary"] = binary
+    garbled = tmp / "garbled.txt"
+    garbled.write_bytes(bytes([0x80, 0xFF, 0xFE, 0x81, 0x20]) * 50)
+    files["encoding"] = garbled
+    return files
+
+
+def test_bad_files_fail_cleanly_and_others_are_ingested(tmp_path):
+    files = _bad_files(tmp_path)
+    good = tmp_path / "good.txt"
+    good.write_text("Ⅰ. 현황\n□ 인 력 : 57명\n정상 보고서 내용입니다.", encoding="utf-8")
+    result = ingest_paths([*files.values(), good], {})
+    reasons = {f.file: f.reason for f in result.failures}
+    assert set(reasons) == {p.name for p in files.values()}
+    assert "손상" in reasons["corrupt.pdf"] or "암호" in reasons["corrupt.pdf"]
+    assert "PDF" in reasons["empty.pdf"]
+    assert "OCR" in reasons["scan.pdf"]
+    assert "암호" in reasons["locked.pdf"]
+    assert "바이너리" in reasons["binary.txt"]
+    assert "인코딩" in reasons["garbled.txt"]
+    assert all("\n" not in r for r in reasons.values())
+    assert {c.file for c in result.chunks} == {"good.txt"}
+
+
+def test_cli_ingest_reports_failures_with_exit_code(tmp_path, capsys):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "ok.txt").write_text("Ⅰ. 현황\n정상 보고서입니다.", encoding="utf-8")
+    (corpus / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
+    out = tmp_path / "chunks.jsonl"
+    code = cli_main(["ingest", "--corpus", str(corpus), "--out", str(out), "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "broken.pdf" in captured.err and "실패" in captured.err
+    assert "문서 1개" in captured.out and "실패 1개" in captured.out
+    assert [c.file for c in read_chunks(out)] == ["ok.txt"]
+
+
+@pytest.mark.slow
+def test_whole_corpus_ingests_with_pages_and_tables():
+    result = ingest_corpus(CORPUS)
+    assert not result.failures
+    assert len(result.documents) == 5
+    for doc in result.documents:
+        assert doc.pages > 0 and doc.tables > 0
+    assert all(c.page for c in result.chunks)
