@@ -17,7 +17,8 @@ from .models import ABSTAIN_TEXT, Answer, Citation, Filters
 RETRIEVE_K = 8
 LLM_CONTEXT_CHUNKS = 5
 MIN_CELL_SCORE = 1.2  # row + column evidence needed for a table answer (calibrated on eval/gold.jsonl)
-MIN_TEXT_COVERAGE = 0.5  # share of the question's content words a sentence must contain
+MIN_TEXT_COVERAGE = 0.5
+FULL_CELL_SCORE = 1.8  # row and column both named in full  # share of the question's content words a sentence must contain
 MAX_ANSWER_CHARS = 300
 QUOTE_CHARS = 160
 
@@ -169,7 +170,10 @@ def _label_score(label: str, q: Query) -> float:
     if len(parts) > 1:
         share = sum(p in q.compact for p in parts) / len(parts)
         return 0.8 * share if share >= 0.5 else 0.0
-    return 0.0
+    # Korean compounds: "과부족" is asked as "부족", "지출액" as "지출"
+    grams = {c[i : i + 2] for i in range(len(c) - 1)}
+    share = sum(g in q.compact for g in grams) / len(grams) if grams else 0.0
+    return 0.6 * share if share >= 0.5 else 0.0
 
 
 def _best_table_answer(q: Query, chunks: list[Chunk], all_chunks: list[Chunk]) -> Candidate | None:
@@ -241,10 +245,13 @@ def _cell_text(chunk: Chunk, row: TableRow, column: str, value: str) -> str:
 
 
 def _row_summary(chunk: Chunk, row: TableRow) -> str:
-    unit = base_unit(chunk.unit)
-    parts = [f"{col} {val.strip()}" for col, val in zip(chunk.columns[1:], row.values) if val.strip()][:6]
-    suffix = f" (단위: {unit})" if unit else ""
-    return f"{row.header}: " + ", ".join(parts) + suffix
+    """The row's main figures when the question names a row but no column."""
+    parts = [
+        f"{col} {val.strip()}{_unit_for(chunk, col, val.strip())}"
+        for col, val in zip(chunk.columns[1:], row.values)
+        if val.strip() and val.strip() != row.header
+    ][:6]
+    return f"{row.header}: " + ", ".join(parts)
 
 
 def _row_quote(chunk: Chunk, row: TableRow) -> str:
@@ -321,6 +328,7 @@ def _best_text_answer(q: Query, chunks: list[Chunk], tokenize, idf) -> Candidate
 
 _PERSON = re.compile(r"☎|담당\s*:|팀장\s*:|\d{3,4}-\d{4}")
 _DATE = re.compile(r"\d{1,2}\s*\.\s*\d{1,2}\s*\.|\d+월|\d{4}\s*\.|[’'‘]\d{2}|\d+일|주\)|\d+주")
+_FIGURE = re.compile(r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?\s*(?:%|천원|백만원|억|만원|원|명|건|개|팀|석|대|식|회|곳|종)")
 _AMOUNT_Q = re.compile(r"얼마|몇|금액|예산|규모|비율|%|퍼센트|수는|건수|인원")
 _PERSON_Q = re.compile(r"누구|담당자|연락처|전화|팀장")
 _DATE_Q = re.compile(r"언제|날짜|일정|기간|며칠|몇 월|시기")
@@ -333,7 +341,7 @@ def _type_fit(q: Query, piece: str) -> float:
         fit *= 0.5
     elif _DATE_Q.search(q.text) and not _DATE.search(piece):
         fit *= 0.5
-    elif _AMOUNT_Q.search(q.text) and not re.search(r"\d", piece):
+    elif _AMOUNT_Q.search(q.text) and not _FIGURE.search(piece):
         fit *= 0.5
     return fit
 
@@ -358,7 +366,8 @@ def _first_line(text: str) -> str:
 def _choose(table: Candidate | None, text: Candidate | None) -> Candidate | None:
     table_ok = table is not None and table.score >= MIN_CELL_SCORE
     text_ok = text is not None and text.score >= MIN_TEXT_COVERAGE
-    if table_ok and (not text_ok or table.score - 1.0 >= text.score - 0.2):
+    # A cell whose row and column the question both names is the most precise evidence there is.
+    if table_ok and (not text_ok or table.score >= FULL_CELL_SCORE or table.score - 1.0 >= text.score - 0.2):
         return table
     return text if text_ok else None
 
