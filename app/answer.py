@@ -28,7 +28,9 @@ STOPWORDS = {
     "대하", "관하", "나", "좀", "명", "개", "건", "원", "년", "월", "일", "전체", "총", "무슨", "어느", "보고서", "문서", "되나",
     "인가", "인지", "올해", "작년", "해", "경우", "부분", "내용", "관련", "정도", "말", "가", "알", "보", "요",
 }
-COMPARE_WORDS = ("차이", "비교", "대비", "늘었", "줄었", "증가", "감소", "많", "적", "변화", "커졌", "작아")
+COMPARE_WORDS = ("차이", "비교", "대비", "늘었", "줄었", "증가", "감소", "많", "적", "변화", "변했", "커졌", "작아", "깎", "증액", "감액", "증감")
+TOTAL_WORDS = ("전체", "총액", "총계", "합계", "총 예산", "규모", "모두", "전부")
+TOTAL_ROWS = {"계", "합계", "총계", "총합계", "소계"}
 
 
 @dataclass
@@ -217,7 +219,12 @@ def _table_candidate(q: Query, chunk: Chunk, rank: int) -> Candidate | None:
 
 
 def _row_score(row: TableRow, q: Query) -> float:
-    """Best match among the row's label and its text cells (e.g. the 세부사업명 of a budget list)."""
+    """Best match among the row's label and its text cells (e.g. the 세부사업명 of a budget list).
+
+    A total row ("계") matches questions about the whole ("전체 예산", "총액").
+    """
+    if compact(row.header) in TOTAL_ROWS and any(w in q.text for w in TOTAL_WORDS):
+        return 0.9
     labels = [row.header] + [v for v in row.values if v.strip() and value_of(v) is None and len(v) <= 40]
     return max(_label_score(label, q) for label in labels)
 
@@ -283,7 +290,7 @@ def _compare_in_row(q: Query, chunk: Chunk, row: TableRow, col_scores: list[floa
 
 
 def _printed_change(q: Query, chunk: Chunk, row: TableRow) -> Candidate | None:
-    wants_rate = any(w in q.text for w in ("률", "%", "퍼센트", "비율"))
+    wants_rate = any(w in q.text for w in ("률", "%", "퍼센트", "비율", "몇 프로"))
     for j, col in enumerate(chunk.columns[1:]):
         if "증감" not in col or not row.values[j].strip():
             continue
