@@ -56,7 +56,7 @@ def answer_question(engine, question: str, filters: Filters | None = None) -> An
               _content_tokens(tokenize, question, _doc_words(index, filters)))
     best = _best_table_answer(q, chunks, index.chunks)
     text = _best_text_answer(q, [c for c in chunks if c.kind == "text"], tokenize, index.idf)
-    candidate = _choose(best, text)
+    candidate = _choose(q, best, text)
     if engine.settings.llm_base_url:
         from .llm import generate_answer
 
@@ -131,6 +131,9 @@ _ORG_ALIASES = {
 }
 
 
+REPORT_KINDS = ("검토보고", "업무보고", "업무계획")
+
+
 def infer_filters(question: str, docs) -> Filters:
     """A question naming an organization (and year) is answered from that organization's report."""
     q = compact(question)
@@ -142,7 +145,8 @@ def infer_filters(question: str, docs) -> Filters:
         if not org:
             continue
         year_hit = any(str(y) in d.date[:4] or str(y) in d.title for y in years)
-        scored.append((org + (1 if year_hit else 0), d.file))
+        kind_hit = any(k in q and k in compact(d.title) for k in REPORT_KINDS)
+        scored.append((org + (1 if year_hit else 0) + (2 if kind_hit else 0), d.file))
     if not scored:
         return Filters()
     top = max(s for s, _ in scored)
@@ -321,15 +325,20 @@ def _best_text_answer(q: Query, chunks: list[Chunk], tokenize, idf) -> Candidate
     for rank, chunk in enumerate(chunks):
         context = set(tokenize(f"{chunk.section} {chunk.caption}"))
         heading = compact(chunk.section.split(" > ")[-1])
-        for piece in _pieces(chunk.text):
-            if compact(piece) == heading:
-                continue  # the section's own title names the topic but answers nothing
-            tokens = set(tokenize(expand_dates(piece)))
-            in_piece = sum(w for t, w in weights.items() if t in tokens) / total
-            in_context = sum(w for t, w in weights.items() if t in context and t not in tokens) / total
-            score = (in_piece + 0.8 * in_context) * _type_fit(q, piece) - 0.02 * rank
-            if best is None or score > best.score:
-                best = Candidate(score, _trim(piece), chunk, _trim(piece, QUOTE_CHARS))
+        pieces = [p for p in _pieces(chunk.text) if compact(p) != heading]  # a bare title answers nothing
+        piece_tokens = [set(tokenize(expand_dates(p))) for p in pieces]
+        # A bullet often names the topic and the next line holds the answer ("시범학교 선정" / "- 잠일초 …").
+        for i in range(len(pieces)):
+            for width in (1, 2):
+                if i + width > len(pieces):
+                    break
+                text = " ".join(pieces[i : i + width])
+                tokens = set().union(*piece_tokens[i : i + width])
+                in_piece = sum(w for t, w in weights.items() if t in tokens) / total
+                in_context = sum(w for t, w in weights.items() if t in context and t not in tokens) / total
+                score = (in_piece + 0.8 * in_context) * _type_fit(q, text) - 0.02 * rank - 0.05 * (width - 1)
+                if best is None or score > best.score:
+                    best = Candidate(score, _trim(text), chunk, _trim(text, QUOTE_CHARS))
     return best
 
 
@@ -370,11 +379,13 @@ def _first_line(text: str) -> str:
     return _trim(text.split("\n")[0], QUOTE_CHARS)
 
 
-def _choose(table: Candidate | None, text: Candidate | None) -> Candidate | None:
+def _choose(q: Query, table: Candidate | None, text: Candidate | None) -> Candidate | None:
     table_ok = table is not None and table.score >= MIN_CELL_SCORE
     text_ok = text is not None and text.score >= MIN_TEXT_COVERAGE
+    if text_ok and _PERSON_Q.search(q.text) and _PERSON.search(text.text):
+        return text  # tables do not name people; the "담당 : 손고은 ☎4672" line does
     # A cell whose row and column the question both names is the most precise evidence there is.
-    if table_ok and (not text_ok or table.score >= FULL_CELL_SCORE or table.score - 1.0 >= text.score - 0.2):
+    if table_ok and (not text_ok or table.score >= FULL_CELL_SCORE or table.score - 1.0 >= text.score - 0.3):
         return table
     return text if text_ok else None
 
