@@ -40,6 +40,11 @@ class Candidate:
     chunk: Chunk
     quote: str
     extra: list[Citation] | None = None
+    context: str = ""  # labels the answer stands under (column, caption, section), for year checks
+
+    @property
+    def evidence(self) -> str:
+        return f"{self.text} {self.context} {self.chunk.section} {self.chunk.caption} {self.chunk.title} {self.chunk.date}"
 
 
 def answer_question(engine, question: str, filters: Filters | None = None) -> Answer:
@@ -54,8 +59,13 @@ def answer_question(engine, question: str, filters: Filters | None = None) -> An
     tokenize = index.tokenizer
     q = Query(question, _without_doc_names(compact(question), index, filters),
               _content_tokens(tokenize, question, _doc_words(index, filters)))
+    if names_unknown_organization(question, index.docs, filters):
+        return _abstain(question)
     best = _best_table_answer(q, chunks, index.chunks)
     text = _best_text_answer(q, [c for c in chunks if c.kind == "text"], tokenize, index.idf)
+    years = content_years(question, index.docs, filters)
+    best = best if best and _has_years(years, best.evidence) else None
+    text = text if text and _has_years(years, text.evidence) else None
     candidate = _choose(q, best, text)
     if engine.settings.llm_base_url:
         from .llm import generate_answer
@@ -163,6 +173,37 @@ def _org_score(q: str, organization: str) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ years and organizations the question names
+
+_Q_YEAR = re.compile(r"(20\d{2})\s*년?|[’'‘`](\d{2})\s*년?")
+_ORG_NAME = re.compile(r"[가-힣A-Za-z]{2,}(?:공사|공단|재단|진흥원|연구원)")
+
+
+def content_years(question: str, docs, filters: Filters) -> list[int]:
+    """Years the answer itself must show: those not used only to pick the report."""
+    doc_years = {y for d in docs if d.file in filters.files for y in re.findall(r"20\d{2}", f"{d.title} {d.date}")}
+    years = []
+    for m in _Q_YEAR.finditer(question):
+        year = int(m.group(1) or f"20{m.group(2)}")
+        if str(year) not in doc_years:
+            years.append(year)
+    return years
+
+
+def _has_years(years: list[int], evidence: str) -> bool:
+    """A figure for another year is a nearby but wrong answer."""
+    text = compact(evidence)
+    return all(str(y) in text or re.search(rf"[’'‘`]{y % 100:02d}(?!\d)|(?<!\d){y % 100:02d}년", text) for y in years)
+
+
+def names_unknown_organization(question: str, docs, filters: Filters) -> bool:
+    """ "서울교통공사 업무보고" when no report of 서울교통공사 is indexed: the answer is not here."""
+    if filters.files:
+        return False
+    known = compact(" ".join(f"{d.organization} {d.title}" for d in docs))
+    return any(compact(name) not in known for name in _ORG_NAME.findall(question))
+
+
 # ------------------------------------------------------------------ table cells
 
 def _label_score(label: str, q: Query) -> float:
@@ -213,10 +254,10 @@ def _table_candidate(q: Query, chunk: Chunk, rank: int) -> Candidate | None:
             # "정원이랑 현원 각각" / "합계랑 집행률": every column the question fully names.
             wanted = [j for j in range(len(columns)) if col_scores[j] >= 0.99 and row.values[j].strip()] or [top_col]
             text = "; ".join(_cell_text(chunk, row, columns[j], row.values[j]) for j in wanted[:4])
-            cand = Candidate(score, text, chunk, _row_quote(chunk, row))
+            cand = Candidate(score * _type_fit(q, text), text, chunk, _row_quote(chunk, row))
         else:
-            score = row_score + 0.3 + context
-            cand = Candidate(score, _row_summary(chunk, row), chunk, _row_quote(chunk, row))
+            summary = _row_summary(chunk, row)
+            cand = Candidate((row_score + 0.3 + context) * _type_fit(q, summary), summary, chunk, _row_quote(chunk, row))
         if best is None or cand.score > best.score:
             best = cand
     return best
