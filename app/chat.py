@@ -1,0 +1,281 @@
+"""Streamlit chat for Seoul city staff: ask about the reports in Korean, see figures with page evidence.
+
+Run with `streamlit run app/chat.py` or `docqa chat`. The engine runs in this process (`st.cache_resource`,
+loaded once per server) and answers through the very same `Engine.ask` code as the HTTP API and the CLI,
+so the chat, `docqa ask` and `POST /ask` give identical answers. Page images come from
+`app.pages.render_page_png`, the function behind `GET /documents/{file}/pages/{n}.png`; uploads go through
+`app.api.store_upload`, the same checks as `POST /documents`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from app.config import Settings
+from app.models import ABSTAIN_TEXT, Answer, Citation, Filters
+
+EXAMPLE_QUESTIONS = [
+    "2025년 서울시재단 인력은 몇 명이야?",
+    "서울시재단 2025년 서울시 출연금 예산현액은?",
+    "서울시재단 5급 현원은 지금 몇 명인가요?",
+    "MIT Senseable City Seoul Lab은 언제 문 열 예정이에요?",
+]
+MAX_QUESTION_CHARS = 2000
+
+# Settings field -> environment variable read by app.config.Settings (keep in step with config.py).
+ENV_VARS = {
+    "corpus_dir": "DOCQA_CORPUS",
+    "index_dir": "DOCQA_INDEX_DIR",
+    "model_dir": "DOCQA_MODEL_DIR",
+    "model_cache": "DOCQA_MODEL_CACHE",
+    "threads": "DOCQA_THREADS",
+    "llm_base_url": "DOCQA_LLM_BASE_URL",
+    "llm_model": "DOCQA_LLM_MODEL",
+    "llm_api_key": "DOCQA_LLM_API_KEY",
+    "llm_timeout": "DOCQA_LLM_TIMEOUT",
+    "api_token": "DOCQA_API_TOKEN",
+}
+
+
+# ------------------------------------------------------------------ launching (no streamlit import needed)
+def settings_env(settings: Settings) -> dict[str, str]:
+    """DOCQA_* variables that make a child process's Settings() equal to `settings`."""
+    env = {}
+    for f in fields(settings):
+        value = getattr(settings, f.name)
+        if f.name in ENV_VARS and value is not None and value != "":
+            env[ENV_VARS[f.name]] = str(Path(value).resolve()) if isinstance(value, Path) else str(value)
+    return env
+
+
+def streamlit_command(port: int, headless: bool, address: str | None = None) -> list[str]:
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(Path(__file__).resolve()),
+        "--server.port", str(port),
+        "--server.headless", "true" if headless else "false",
+        "--browser.gatherUsageStats", "false",
+        # Streamlit's own upload cap follows the API's limit, so both refuse the same files.
+        "--server.maxUploadSize", str(max(1, int(float(os.environ.get("DOCQA_MAX_UPLOAD_MB") or 50)))),
+        # Streamlit's welcome banner looks up the machine's external IP over the network; we run offline.
+        "--logger.hideWelcomeMessage", "true",
+    ]
+    if address:
+        cmd += ["--server.address", address]
+    return cmd
+
+
+def launch(settings: Settings, port: int, headless: bool, address: str | None = None) -> int:
+    """Run the chat as a Streamlit server in a child process; returns its exit code.
+
+    Listens on loopback unless `address` (or DOCQA_CHAT_ADDRESS, e.g. 0.0.0.0) says otherwise: the chat
+    has no login and accepts uploads, so exposing it to the network is an explicit choice.
+    """
+    address = address or os.environ.get("DOCQA_CHAT_ADDRESS") or "127.0.0.1"
+    env = {**os.environ, **settings_env(settings)}
+    proc = subprocess.Popen(streamlit_command(port, headless, address), env=env)
+    print(f"docqa 채팅: http://{address}:{port}", flush=True)
+    # A service manager stops `docqa chat` with SIGTERM; pass it on so no orphaned server keeps the port.
+    previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        # Ctrl-C reached the child too; give it a moment to shut down cleanly.
+        proc.send_signal(signal.SIGINT)
+        try:
+            return proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# ------------------------------------------------------------------ formatting
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$])")
+
+
+def escape_md(text: str) -> str:
+    """Report text is shown literally: "1~3월" must not strike through, "*" must not turn italic."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def citation_label(c: Citation, title: str | None = None) -> str:
+    """"제목 · p.N · 섹션", as staff cite reports."""
+    parts = [title or c.title, f"p.{c.page}" if c.page else "쪽 없음"]
+    if c.section:
+        parts.append(c.section)
+    return " · ".join(parts)
+
+
+def year_options(dates: list[str]) -> list[int]:
+    return sorted({int(d[:4]) for d in dates if d[:4].isdigit()}, reverse=True)
+
+
+# ------------------------------------------------------------------ the app (runs under `streamlit run`)
+def _get_engine(settings: Settings):
+    import streamlit as st
+
+    @st.cache_resource(show_spinner="모델과 색인을 불러오는 중입니다…")
+    def load(key: str, _settings: Settings):
+        from app.engine import Engine
+
+        engine = Engine(_settings)
+        # Load now, so the first question does not pay for it. Assigned, not bare: Streamlit's "magic"
+        # would st.write a bare expression onto the page.
+        _ = engine.index, engine.encoder
+        return engine
+
+    return load(repr(settings), settings)
+
+
+def _display_titles(engine) -> dict[str, str]:
+    """file -> title, with the organization added where two reports share a title (e.g. "2025년 주요 업무보고")."""
+    docs = engine.index.docs
+    counts: dict[str, int] = {}
+    for d in docs:
+        counts[d.title] = counts.get(d.title, 0) + 1
+    return {d.file: f"{d.title} ({d.organization})" if counts[d.title] > 1 and d.organization else d.title
+            for d in docs}
+
+
+def _sidebar_filters(engine) -> Filters:
+    import streamlit as st
+
+    docs = engine.index.docs
+    titles = _display_titles(engine)
+    st.header("검색 범위")
+    files = st.multiselect("문서", [d.file for d in docs], format_func=lambda f: titles.get(f, f),
+                           placeholder="전체 문서")
+    orgs = st.multiselect("기관", sorted({d.organization for d in docs if d.organization}), placeholder="전체 기관")
+    years = st.multiselect("연도", year_options([d.date for d in docs]), placeholder="전체 연도")
+    st.caption(f"색인된 문서 {len(docs)}개")
+    return Filters(files=files, organizations=orgs, years=years)
+
+
+def _sidebar_upload(engine) -> None:
+    import streamlit as st
+
+    from app.api import UploadError, store_upload
+
+    st.header("보고서 올리기")
+    uploaded = st.file_uploader("PDF 또는 텍스트(.txt) 보고서", type=["pdf", "txt"], key="upload")
+    if uploaded is None or not st.button("색인에 추가", key="upload_go", type="primary"):
+        return
+    with st.status(f"'{uploaded.name}' 색인하는 중…", expanded=True) as status:
+        st.write("파일을 확인하고 문서를 읽는 중입니다. 큰 문서는 1분쯤 걸릴 수 있습니다.")
+        try:
+            report = store_upload(engine, uploaded.name, uploaded.getvalue())
+        except UploadError as exc:
+            status.update(label="올리지 못했습니다", state="error")
+            st.error(exc.message)
+            return
+        verb = {"added": "추가", "replaced": "교체", "unchanged": "변경 없음"}[report.status]
+        status.update(label=f"{verb}: {report.file}", state="complete", expanded=False)
+    size = f"{report.pages}쪽" if report.pages else "텍스트 문서"
+    st.success(f"{report.file}: {size}, 청크 {report.chunks}개 ({report.seconds:.1f}초). 이제 질문할 수 있습니다.")
+
+
+def _page_image(engine, c: Citation) -> bytes | None:
+    from app.pages import PageError, render_page_png
+
+    if not c.page or not c.file.lower().endswith(".pdf"):
+        return None
+    path = (engine.settings.corpus_dir / c.file).resolve()
+    if path.parent != engine.settings.corpus_dir.resolve():
+        return None
+    try:
+        return render_page_png(path, c.page, c.quote or None)
+    except PageError:
+        return None
+
+
+def _render_answer(engine, answer: Answer, turn: int, latest: bool) -> None:
+    import streamlit as st
+
+    if answer.abstained:
+        st.info(answer.answer or ABSTAIN_TEXT)
+        return
+    st.markdown(escape_md(answer.answer))
+    titles = _display_titles(engine)
+    for i, c in enumerate(answer.citations):
+        # Only an opened expander renders its page image; the newest answer opens its first citation.
+        box = st.expander(citation_label(c, titles.get(c.file)), expanded=latest and i == 0,
+                          key=f"cite-{turn}-{i}", on_change="rerun")
+        with box:
+            if c.quote:
+                st.markdown("> " + escape_md(c.quote).replace("\n", "\n> "))
+            st.caption(c.file)
+            if box.open:
+                png = _page_image(engine, c)
+                if png:
+                    st.image(png, caption=f"{c.page}쪽 (근거 부분 강조)", width="stretch")
+    st.caption(f"응답 {answer.latency_ms / 1000:.1f}초")
+
+
+def _queue(question: str) -> None:
+    import streamlit as st
+
+    st.session_state["pending"] = question
+
+
+def main() -> None:
+    import streamlit as st
+
+    from index.store import IndexMissing
+
+    st.set_page_config(page_title="보고서 질의응답", page_icon="📑", layout="wide")
+    st.title("서울시 보고서 질의응답")
+    st.caption("보고서에 있는 수치와 내용을 쪽 번호와 함께 찾아 드립니다. 보고서에 없는 내용은 답하지 않습니다.")
+
+    try:
+        engine = _get_engine(Settings())
+    except IndexMissing as exc:
+        st.error(f"색인이 없습니다. 관리자에게 'docqa index' 실행을 요청하세요.\n\n{exc}")
+        st.stop()
+
+    with st.sidebar:
+        filter_box, upload_box = st.container(), st.container()
+        with upload_box:  # first, so the filters below already list a report uploaded in this run
+            _sidebar_upload(engine)
+        with filter_box:
+            filters = _sidebar_filters(engine)
+
+    history: list[dict] = st.session_state.setdefault("history", [])
+    typed = st.chat_input("보고서에 대해 질문하세요 (예: 2025년 서울시재단 인력은 몇 명이야?)", max_chars=MAX_QUESTION_CHARS)
+    question = (typed or st.session_state.pop("pending", None) or "").strip()
+
+    for turn, item in enumerate(history):
+        with st.chat_message("user"):
+            st.markdown(escape_md(item["question"]))
+        with st.chat_message("assistant"):
+            _render_answer(engine, item["answer"], turn, latest=not question and turn == len(history) - 1)
+
+    if not history and not question:
+        st.markdown("**이렇게 물어보세요**")
+        cols = st.columns(2)
+        for i, example in enumerate(EXAMPLE_QUESTIONS):
+            cols[i % 2].button(example, key=f"example-{i}", on_click=_queue, args=(example,), width="stretch")
+
+    if question:
+        with st.chat_message("user"):
+            st.markdown(escape_md(question))
+        with st.chat_message("assistant"):
+            try:
+                with st.spinner("문서에서 찾는 중…"):
+                    answer = engine.ask(question, filters)
+            except Exception as exc:  # the user sees a short message; the server log keeps the traceback
+                logging.getLogger(__name__).exception("answer failed")
+                st.error(f"답변 중 오류가 발생했습니다: {exc}")
+                return
+            _render_answer(engine, answer, len(history), latest=True)
+        history.append({"question": question, "answer": answer})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""Streamlit chat: the script flow through AppTest, then once end to end in headless Chromium."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.chat import EXAMPLE_QUESTIONS, citation_label, escape_md, settings_env, streamlit_command
+from app.models import ABSTAIN_TEXT, Citation
+
+REPO = Path(__file__).resolve().parent.parent
+CHAT = REPO / "app" / "chat.py"
+ARTIFACTS = REPO / "artifacts"
+FOUNDATION = "2025_서울시재단_주요업무보고.pdf"
+BUDGET_Q = "서울시재단 2025년 서울시 출연금 예산현액은?"
+STAFF_Q = "2025년 서울시재단 인력은 몇 명이야?"
+OFF_TOPIC_Q = "화성 탐사선 발사 예산은 얼마야?"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CITATION = re.compile(r" · p\.\d+")
+
+
+@pytest.fixture()
+def chat_env(engine, monkeypatch):
+    """Point the chat's Settings() at the session's indexed corpus (read only: no uploads here)."""
+    for key, value in settings_env(engine.settings).items():
+        monkeypatch.setenv(key, value)
+    return engine
+
+
+def app_test():
+    from streamlit.testing.v1 import AppTest
+
+    # The first run loads the model and the index inside the script (st.cache_resource).
+    return AppTest.from_file(str(CHAT), default_timeout=300)
+
+
+def assistant_messages(at):
+    return [m for m in at.chat_message if m.name == "assistant"]
+
+
+def text_of(element) -> str:
+    return " ".join(md.value for md in element.markdown)
+
+
+# ------------------------------------------------------------------ pure helpers
+def test_citation_label():
+    c = Citation(file="a.pdf", title="2025년 주요 업무보고", page=3, section="I. 일반 현황 > 예산")
+    assert citation_label(c) == "2025년 주요 업무보고 · p.3 · I. 일반 현황 > 예산"
+    assert citation_label(c.model_copy(update={"page": None, "section": ""})) == "2025년 주요 업무보고 · 쪽 없음"
+
+
+def test_escape_md_keeps_report_text_literal():
+    assert escape_md("1~3월 *중요* 13,797,110천원") == r"1\~3월 \*중요\* 13,797,110천원"
+
+
+def test_streamlit_command_and_env(engine):
+    cmd = streamlit_command(8765, headless=True, address="127.0.0.1")
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4] == str(CHAT)
+    assert cmd[cmd.index("--server.port") + 1] == "8765"
+    assert cmd[cmd.index("--server.headless") + 1] == "true"
+    assert cmd[cmd.index("--browser.gatherUsageStats") + 1] == "false"
+    env = settings_env(engine.settings)
+    assert env["DOCQA_CORPUS"] == str(engine.settings.corpus_dir.resolve())
+    assert env["DOCQA_INDEX_DIR"] == str(engine.settings.index_dir.resolve())
+
+
+def test_no_bare_expressions_in_script():
+    """Streamlit "magic" st.writes a bare expression (e.g. `engine.index`) onto the page."""
+    import ast
+
+    tree = ast.parse(CHAT.read_text(encoding="utf-8"))
+    bare = [n.lineno for n in ast.walk(tree)
+            if isinstance(n, ast.Expr) and not isinstance(n.value, (ast.Call, ast.Constant))]
+    assert not bare, f"bare expressions at lines {bare}"
+
+
+# ------------------------------------------------------------------ the script, through AppTest
+def test_chat_answers_with_citation_and_page_image(chat_env):
+    at = app_test().run()
+    assert not at.exception, at.exception
+    assert not at.get("help") and not at.get("json"), "stray Streamlit magic output on the page"
+    labels = [b.label for b in at.button]
+    assert all(q in labels for q in EXAMPLE_QUESTIONS)  # first visit: example questions
+    assert at.sidebar.multiselect and at.sidebar.get("file_uploader")
+
+    at.chat_input[0].set_value(BUDGET_Q).run()
+    assert not at.exception, at.exception
+    users = [m for m in at.chat_message if m.name == "user"]
+    assert [text_of(m) for m in users] == [escape_md(BUDGET_Q)]
+    (answer,) = assistant_messages(at)
+    assert "13,797,110" in text_of(answer)
+    labels = [e.label for e in answer.expander]
+    assert labels and CITATION.search(labels[0]) and "p.3" in labels[0]
+    # The first citation is open: quote plus the highlighted page image.
+    first = answer.expander[0]
+    assert "13,797,110" in text_of(first)
+    (image,) = first.get("image")  # the highlighted page
+    assert image.captions == ["3쪽 (근거 부분 강조)"]
+    assert not [b for b in at.button if b.label in EXAMPLE_QUESTIONS]  # examples give way to the chat
+
+    at.chat_input[0].set_value(OFF_TOPIC_Q).run()
+    assert not at.exception, at.exception
+    assert [m.value for m in at.info] == [ABSTAIN_TEXT]
+    assert len(assistant_messages(at)) == 2  # history kept across reruns
+    assert not assistant_messages(at)[1].expander
+
+
+def test_example_button_asks(chat_env):
+    at = app_test().run()
+    at.button(key="example-1").click().run()
+    assert not at.exception, at.exception
+    (answer,) = assistant_messages(at)
+    assert EXAMPLE_QUESTIONS[1] in " ".join(text_of(m) for m in at.chat_message if m.name == "user").replace("\\", "")
+    assert "13,797,110" in text_of(answer)
+
+
+def test_sidebar_filters_restrict_sources(chat_env):
+    at = app_test().run()
+    other = "2024_서울디지털재단_주요업무보고.pdf"
+    at.sidebar.multiselect[0].select(other).run()
+    at.chat_input[0].set_value("예산 규모는?").run()
+    assert not at.exception, at.exception
+    (answer,) = assistant_messages(at)
+    files = {md.value for e in answer.expander for md in e.caption}
+    assert not files or files == {other}, files
+
+
+# ------------------------------------------------------------------ end to end in a real browser
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"streamlit exited early with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/_stcore/health", timeout=2).text.strip() == "ok":
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("streamlit did not become healthy")
+
+
+def test_chat_in_browser(engine, tmp_path):
+    """Type a question into the real page in headless Chromium, wait for answer and citation, screenshot it."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip("chromium/chromedriver not installed: apt-get install -y chromium chromium-driver")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
+        from selenium.webdriver.support.ui import WebDriverWait
+    except ImportError:
+        pytest.skip("selenium not installed: pip install selenium")
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, **settings_env(engine.settings)}
+    log = (tmp_path / "streamlit.log").open("w")
+    proc = subprocess.Popen(streamlit_command(port, headless=True, address="127.0.0.1"), env=env, cwd=REPO,
+                            stdout=log, stderr=subprocess.STDOUT)
+    driver = None
+    try:
+        _wait_healthy(url, proc, timeout=60)
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(CHROMIUM)
+        for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run",
+                    f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1280,2300", "--lang=ko-KR"):
+            options.add_argument(arg)
+        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+        driver.get(url)
+        box = WebDriverWait(driver, 120).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, 'textarea[data-testid="stChatInputTextArea"]'))
+        box.send_keys(STAFF_Q)
+        box.send_keys(Keys.ENTER)
+
+        def answered(d) -> bool:
+            messages = d.find_elements(By.CSS_SELECTOR, '[data-testid="stChatMessage"]')
+            return len(messages) >= 2 and "p." in messages[-1].text
+
+        WebDriverWait(driver, 120).until(answered)
+        # Give the open citation's page image a moment, so the screenshot shows the evidence.
+        try:
+            WebDriverWait(driver, 15).until(
+                lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="stChatMessage"] img'))
+        except Exception:
+            pass
+        messages = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stChatMessage"]')
+        assert STAFF_Q in messages[0].text
+        assert ABSTAIN_TEXT not in messages[-1].text and CITATION.search(messages[-1].text)
+        ARTIFACTS.mkdir(exist_ok=True)
+        assert driver.save_screenshot(str(ARTIFACTS / "chat_e2e.png"))
+    except Exception:
+        log.flush()
+        print((tmp_path / "streamlit.log").read_text(encoding="utf-8", errors="replace")[-3000:])
+        raise
+    finally:
+        if driver is not None:
+            driver.quit()
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
