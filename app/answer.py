@@ -366,7 +366,8 @@ def _best_text_answer(q: Query, chunks: list[Chunk], tokenize, idf) -> Candidate
     for rank, chunk in enumerate(chunks):
         context = set(tokenize(f"{chunk.section} {chunk.caption}"))
         heading = compact(chunk.section.split(" > ")[-1])
-        pieces = [p for p in _pieces(chunk.text) if compact(p) != heading]  # a bare title answers nothing
+        # A bare section title answers nothing, unless it carries the figure ("□ 인 력 : 57명").
+        pieces = [p for p in _pieces(chunk.text) if compact(p) != heading or _FIGURE.search(p)]
         piece_tokens = [set(tokenize(expand_dates(p))) for p in pieces]
         # A bullet often names the topic and the next line holds the answer ("시범학교 선정" / "- 잠일초 …").
         for i in range(len(pieces)):

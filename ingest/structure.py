@@ -340,7 +340,8 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
             section.set(*level)
         recent.append(block)
         recent = recent[-4:]
-        _add_text(texts, section.path, block.page, squash_letter_spacing(text))
+        # Headings are short labels, so 2-syllable spacing ("인 력") is joined there too.
+        _add_text(texts, section.path, block.page, squash_letter_spacing(text, short=level is not None))
     return Structured(texts, tables)
 
 
