@@ -100,7 +100,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from .chat import launch
 
-    return launch(settings, port=args.port, headless=args.headless)
+    return launch(settings, port=args.port, headless=args.headless, address=args.host)
 
 
 def _add_filter_flags(p: argparse.ArgumentParser) -> None:
@@ -164,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("chat", help="Streamlit 채팅 화면을 엽니다 (staff chat UI)")
+    p.add_argument("--host", default=None, help="listen address (default 127.0.0.1, env DOCQA_CHAT_ADDRESS)")
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--headless", action="store_true", help="브라우저를 자동으로 열지 않음")
     _add_index_flags(p)

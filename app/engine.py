@@ -75,7 +75,7 @@ class Engine:
         with self._write_lock:
             index, report = build_or_update(
                 self.settings.corpus_dir, self.settings.index_dir, lambda: self.encoder, self.model_id,
-                progress=progress, extra_files=extra_files,
+                progress=progress, extra_files=extra_files, previous=self._index,
             )
             self._index = index  # readers holding the old object finish on it; new requests see the new one
         return report

@@ -82,7 +82,7 @@ class DocIndex:
     """All chunks with aligned embedding rows; dense and lexical search over them."""
 
     def __init__(self, chunks: list[Chunk], vectors: np.ndarray, docs: list[IndexedDocument], model_id: str,
-                 tokenizer: KoreanTokenizer | None = None) -> None:
+                 tokenizer: KoreanTokenizer | None = None, tokens: list[list[str]] | None = None) -> None:
         self.chunks = chunks
         self.vectors = vectors.astype(np.float32, copy=False)
         self.docs = docs
@@ -91,9 +91,10 @@ class DocIndex:
         self.faiss = faiss.IndexFlatIP(vectors.shape[1] if vectors.size else 1)
         if len(chunks):
             self.faiss.add(self.vectors)
-        tokenized = [self.tokenizer(c.search_text or c.text) for c in chunks]
-        self.bm25 = BM25Index(tokenized)
-        self._df = Counter(t for doc in tokenized for t in set(doc))
+        # Morpheme analysis is the slow part of loading: it is persisted and reused for unchanged chunks.
+        self.tokens = tokens if tokens is not None else [self.tokenizer(c.search_text or c.text) for c in chunks]
+        self.bm25 = BM25Index(self.tokens)
+        self._df = Counter(t for doc in self.tokens for t in set(doc))
 
     def idf(self, token: str) -> float:
         """Rarity of a token across chunks: lets the answerer weigh "드론" above "사업"."""
@@ -133,6 +134,7 @@ class DocIndex:
         tmp.mkdir()
         write_chunks(self.chunks, tmp / "chunks.jsonl")
         np.save(tmp / "vectors.npy", self.vectors)
+        (tmp / "tokens.json").write_text(json.dumps(self.tokens, ensure_ascii=False), encoding="utf-8")
         faiss.write_index(self.faiss, str(tmp / "faiss.index"))
         (tmp / "docs.json").write_text(
             json.dumps([asdict(d) for d in self.docs], ensure_ascii=False, indent=1), encoding="utf-8"
@@ -158,7 +160,11 @@ class DocIndex:
         chunks = read_chunks(index_dir / "chunks.jsonl")
         vectors = np.load(index_dir / "vectors.npy")
         docs = [IndexedDocument(**d) for d in json.loads((index_dir / "docs.json").read_text(encoding="utf-8"))]
-        return cls(chunks, vectors, docs, meta["model_id"], tokenizer)
+        tokens_path = index_dir / "tokens.json"
+        tokens = json.loads(tokens_path.read_text(encoding="utf-8")) if tokens_path.exists() else None
+        if tokens is not None and len(tokens) != len(chunks):
+            tokens = None
+        return cls(chunks, vectors, docs, meta["model_id"], tokenizer, tokens)
 
 
 class IndexMissing(Exception):
@@ -183,6 +189,7 @@ def build_or_update(
     model_id: str,
     progress: bool = False,
     extra_files: list[Path] | None = None,
+    previous: DocIndex | None = None,
 ) -> tuple[DocIndex, UpdateReport]:
     """Bring the index in line with the corpus folder: only new or changed reports are re-read and embedded.
 
@@ -190,7 +197,8 @@ def build_or_update(
     """
     start = time.perf_counter()
     report = UpdateReport()
-    previous = _load_or_none(index_dir, model_id)
+    if previous is None or previous.model_id != model_id:
+        previous = _load_or_none(index_dir, model_id)
     manifest = load_manifest(corpus_dir) if corpus_dir.is_dir() else {}
     files = (corpus_files(corpus_dir) if corpus_dir.is_dir() else []) + list(extra_files or [])
     hashes = {p.name: file_sha256(p, meta_for(p, manifest)) for p in files}
@@ -210,6 +218,7 @@ def build_or_update(
     keep = set(report.unchanged) | (failed & set(old_docs))
     kept_rows = [i for i, c in enumerate(previous.chunks) if c.file in keep] if previous else []
     chunks = [previous.chunks[i] for i in kept_rows] if previous else []
+    tokens = [previous.tokens[i] for i in kept_rows] if previous else []
     vectors = [previous.vectors[kept_rows]] if previous and kept_rows else []
 
     cached = {c.id: previous.vectors[i] for i, c in enumerate(previous.chunks)} if previous else {}
@@ -224,6 +233,8 @@ def build_or_update(
     if new_chunks:
         vectors.append(np.stack([fresh.get(c.id, cached.get(c.id)) for c in new_chunks]).astype(np.float32))
     chunks.extend(new_chunks)
+    tokenizer = previous.tokenizer if previous else KoreanTokenizer()
+    tokens.extend(tokenizer(c.search_text or c.text) for c in new_chunks)
 
     stats = {d.file: d for d in result.documents}
     docs = [old_docs[n] for n in sorted(keep)]
@@ -237,7 +248,7 @@ def build_or_update(
 
     dim = vectors[0].shape[1] if vectors else (previous.vectors.shape[1] if previous else 1)
     matrix = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
-    index = DocIndex(chunks, matrix, docs, model_id, previous.tokenizer if previous else None)
+    index = DocIndex(chunks, matrix, docs, model_id, tokenizer, tokens)
     index.save(index_dir)
     report.seconds = time.perf_counter() - start
     return index, report
