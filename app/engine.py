@@ -54,7 +54,9 @@ class Engine:
             if self._encoder is None:
                 from index.embedder import Embedder
 
-                self._encoder = Embedder.from_dir(self.model_dir, threads=self.settings.threads)
+                encoder = Embedder.from_dir(self.model_dir, threads=self.settings.threads)
+                encoder.embed_queries(["준비"])  # the first forward pass is slow; pay it at load, not per question
+                self._encoder = encoder
             return self._encoder
 
     @property
