@@ -213,14 +213,25 @@ def _label_score(label: str, q: Query) -> float:
         return 0.0
     if c in q.compact:
         return 1.0
-    parts = [compact(p) for p in re.split(r"[\s·ㆍ,/]+", label) if len(compact(p)) >= 2]
+    parts = [compact(p) for p in re.split(r"[\s·ㆍ,/]+", re.sub(r"\(.*?\)", "", label)) if len(compact(p)) >= 2]
     if len(parts) > 1:
-        share = sum(p in q.compact for p in parts) / len(parts)
+        hits = [_part_hit(p, q.compact) for p in parts]
+        share = sum(hits) / len(parts)
+        if hits[-1]:  # the lowest header row is the most specific: "집행액 지출액" is asked as "지출액"
+            share = max(share, 0.75 * hits[-1])
         return 0.8 * share if share >= 0.5 else 0.0
     # Korean compounds: "과부족" is asked as "부족", "지출액" as "지출"
     grams = {c[i : i + 2] for i in range(len(c) - 1)}
     share = sum(g in q.compact for g in grams) / len(grams) if grams else 0.0
     return 0.6 * share if share >= 0.5 else 0.0
+
+
+def _part_hit(part: str, compact_query: str) -> float:
+    """1 for the word itself, 0.7 for its stem without a counter suffix ("지출액" asked as "지출")."""
+    if part in compact_query:
+        return 1.0
+    stem = re.sub(r"(?:액|률|율|수|금)$", "", part)
+    return 0.7 if len(stem) >= 2 and stem != part and stem in compact_query else 0.0
 
 
 def _best_table_answer(q: Query, chunks: list[Chunk], all_chunks: list[Chunk]) -> Candidate | None:
@@ -236,13 +247,18 @@ def _best_table_answer(q: Query, chunks: list[Chunk], all_chunks: list[Chunk]) -
 
 def _table_candidate(q: Query, chunk: Chunk, rank: int) -> Candidate | None:
     columns = chunk.columns[1:]
-    col_scores = [_label_score(c, q) for c in columns]
+    base_col_scores = [_label_score(c, q) for c in columns]
     context = max(_label_score(chunk.caption, q), 0.0) * 0.3 - rank * 0.03
     best: Candidate | None = None
+    wants_rate = _wants_rate(q)
     for row in chunk.rows:
         row_score = _row_score(row, q)
         if row_score <= 0:
             continue
+        col_scores = [
+            sc - (0.15 if sc and (v.strip().endswith("%") != wants_rate) else 0.0)
+            for sc, v in zip(base_col_scores, row.values)
+        ]
         if q.wants_compare:
             cmp = _compare_in_row(q, chunk, row, col_scores)
             if cmp and (best is None or cmp.score > best.score):
@@ -270,6 +286,8 @@ def _row_score(row: TableRow, q: Query) -> float:
     """
     if compact(row.header) in TOTAL_ROWS and any(w in q.text for w in TOTAL_WORDS):
         return 0.9
+    if compact(row.header) == "과부족" and any(w in q.text for w in ("부족", "초과", "남", "모자")):
+        return 1.2  # staffing tables: "정원 대비 몇 명 부족" asks the 과부족 row, not 정원
     labels = [row.header] + [v for v in row.values if v.strip() and value_of(v) is None and len(v) <= 40]
     return max(_label_score(label, q) for label in labels)
 
@@ -334,8 +352,12 @@ def _compare_in_row(q: Query, chunk: Chunk, row: TableRow, col_scores: list[floa
     return Candidate(score, text, chunk, _row_quote(chunk, row))
 
 
+def _wants_rate(q: Query) -> bool:
+    return any(w in q.text for w in ("률", "율", "%", "퍼센트", "비율", "프로"))
+
+
 def _printed_change(q: Query, chunk: Chunk, row: TableRow) -> Candidate | None:
-    wants_rate = any(w in q.text for w in ("률", "%", "퍼센트", "비율", "몇 프로"))
+    wants_rate = _wants_rate(q)
     for j, col in enumerate(chunk.columns[1:]):
         if "증감" not in col or not row.values[j].strip():
             continue
