@@ -66,7 +66,8 @@ def answer_question(engine, question: str, filters: Filters | None = None) -> An
     years = content_years(question, index.docs, filters)
     best = best if best and _has_years(years, best.evidence) else None
     text = text if text and _has_years(years, text.evidence) else None
-    candidate = _choose(q, best, text)
+    listed = _list_answer(q, chunks, index.chunks, tokenize, index.idf)
+    candidate = listed or _choose(q, best, text)
     if engine.settings.llm_base_url:
         from .llm import generate_answer
 
@@ -373,6 +374,34 @@ def _printed_change(q: Query, chunk: Chunk, row: TableRow) -> Candidate | None:
     return None
 
 
+# ------------------------------------------------------------------ lists
+
+_LIST_Q = re.compile(r"몇\s*(?:개|가지|곳|종|군데)|어디\s*어디|뭐\s*뭐|무엇\s*무엇|목록|나열|다 알려|전부 알려")
+_ITEM = re.compile(r"^(?:\d{1,2}[.)]|[-－・◦▪]|[①-⑳])\s*\S")
+
+
+def _list_answer(q: Query, chunks: list[Chunk], all_chunks: list[Chunk], tokenize, idf) -> Candidate | None:
+    """ "목적사업이 몇 개야?": count the items under the section the question names, across its chunks."""
+    if not _LIST_Q.search(q.text) or not q.tokens:
+        return None
+    weights = {t: idf(t) for t in q.tokens}
+    total = sum(weights.values())
+    for chunk in chunks:
+        if chunk.kind != "text":
+            continue
+        heading = set(tokenize(chunk.section.split(" > ")[-1]))
+        if sum(w for t, w in weights.items() if t in heading) / total < 0.5:
+            continue
+        lines = [ln.strip() for c in all_chunks if c.kind == "text" and c.file == chunk.file
+                 and c.section == chunk.section for ln in c.text.split("\n")]
+        items = [ln for ln in lines if _ITEM.match(ln)]
+        if len(items) < 2:
+            continue
+        shown = "; ".join(_trim(_unbullet(re.sub(r"^\d{1,2}[.)]\s*", "", it)), 40) for it in items[:10])
+        return Candidate(2.0, f"{len(items)}개: {shown}", chunk, _trim(items[0], QUOTE_CHARS))
+    return None
+
+
 # ------------------------------------------------------------------ sentences
 
 _SPLIT = re.compile(r"(?<=[다음함됨임])\.\s+|\n")
@@ -402,7 +431,7 @@ def _best_text_answer(q: Query, chunks: list[Chunk], tokenize, idf) -> Candidate
                 in_context = sum(w for t, w in weights.items() if t in context and t not in tokens) / total
                 score = (in_piece + 0.8 * in_context) * _type_fit(q, text) - 0.02 * rank - 0.05 * (width - 1)
                 if best is None or score > best.score:
-                    best = Candidate(score, _trim(text), chunk, _trim(text, QUOTE_CHARS))
+                    best = Candidate(score, _trim(_unbullet(text)), chunk, _trim(text, QUOTE_CHARS))
     return best
 
 
@@ -432,6 +461,14 @@ _META_LINE = re.compile(r"^\(.*(?:기준|단위).*\)$")
 def _pieces(text: str) -> list[str]:
     """Sentences and list items; "(’25. 10. 16. 기준, 단위: 명)" lines are labels, not answers."""
     return [p.strip() for p in _SPLIT.split(text) if len(p.strip()) >= 4 and not _META_LINE.match(p.strip())]
+
+
+_BULLET = re.compile(r"^(?:[□■○◦❍●・·•▪※\-－]\s*)+")
+
+
+def _unbullet(text: str) -> str:
+    """ "□ 인력 : 57명" -> "인력 : 57명": outline markers are layout, not answer."""
+    return _BULLET.sub("", text.strip())
 
 
 def _trim(text: str, limit: int = MAX_ANSWER_CHARS) -> str:
