@@ -86,11 +86,16 @@ def _is_value(cell: str) -> bool:
     return is_number(c) or c in _VALUE_WORDS or bool(re.fullmatch(r"\(?[△▲]?[\d,.]+%?\)?(?:\s*\([\d.]+%\))?", c))
 
 
+_YEAR_CELL = re.compile(r"^(?:~?\s*(?:19|20)\d{2}(?:년)?(?:이후|~)?|[’'‘~]+\d{2}~?)$")
+
+
 def _is_data_row(row: list[str]) -> bool:
-    cells = [c for c in row[1:] if c.strip()]
+    """Mostly figures, and not just years: "2025 | 2026 | 2027" is a header row of a plan table."""
+    cells = [c.strip() for c in row[1:] if c.strip()]
     if not cells:
         return False
-    return sum(_is_value(c) for c in cells) * 2 >= len(cells)
+    values = [c for c in cells if _is_value(c) and not _YEAR_CELL.match(c)]
+    return len(values) * 2 >= len(cells)
 
 
 def header_row_count(rows: list[list[str]]) -> int:

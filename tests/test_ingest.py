@@ -237,3 +237,13 @@ def test_whole_corpus_ingests_with_pages_and_tables():
     for doc in result.documents:
         assert doc.pages > 0 and doc.tables > 0
     assert all(c.page for c in result.chunks)
+
+
+def test_year_columns_are_headers_not_data():
+    # Busan 청년산학국 p.49 "연차별 투자계획": a header of years was read as a data row before.
+    blocks = parse_lines(["구분\t총사업비\t기투자\t2025\t2026\t2027\t2028년이후",
+                          "계\t6,139\t-\t1,243\t1,243\t1,218\t2,435",
+                          "국비\t2,500\t-\t500\t500\t500\t1,000"], None)
+    table = structure(blocks, "k").tables[0]
+    assert table.columns == ["구분", "총사업비", "기투자", "2025", "2026", "2027", "2028년이후"]
+    assert [r.header for r in table.rows] == ["계", "국비"]
