@@ -1,0 +1,206 @@
+"""Scoring rules of the evaluation, as pure functions over plain records (no model, no I/O).
+
+Rules (docs/evaluation.md explains them to readers):
+
+* An answer is *correct* for an answerable item when every ``must_include`` string occurs in it,
+  or any ``accept_any`` string does, compared as substrings with all whitespace removed (NFC).
+  Answers longer than ``MAX_ANSWER_CHARS`` are wrong: pasting a whole page must not score.
+  An abstained answer is wrong for an answerable item.
+* For an unanswerable item the answer is correct exactly when the system abstained.
+* An answerable item with neither ``must_include`` nor ``accept_any`` is *not scorable*: it counts
+  for retrieval, citations and latency but not for answer accuracy.
+* Retrieval and citations match on the gold file and page; when the gold page is null (sources
+  without page numbers, e.g. the Dacon set) a chunk or citation on the gold file counts.
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+
+MAX_ANSWER_CHARS = 400
+CITATION_TOP = 3
+MRR_K = 10
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in the corpus: a file and a 1-based page (None when unknown or page-less)."""
+
+    file: str
+    page: int | None = None
+
+
+@dataclass
+class ItemRecord:
+    """Everything scoring needs about one gold item and the system's output for it."""
+
+    id: str
+    question: str
+    skill: str
+    source: str
+    file: str
+    page: int | None
+    answerable: bool
+    must_include: list[str]
+    accept_any: list[str]
+    gold_answer: str
+    answer: str
+    abstained: bool
+    citations: list[Location] = field(default_factory=list)
+    hits: list[Location] = field(default_factory=list)  # search results, best first
+    latency_ms: float = 0.0
+    error: str = ""
+
+
+# ------------------------------------------------------------------ single-item rules
+def squash(text: str) -> str:
+    """NFC with all whitespace removed: '3,000 억원' and '3,000억원' compare equal."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFC", text or ""))
+
+
+def contains(haystack: str, needle: str) -> bool:
+    n = squash(needle)
+    return bool(n) and n in squash(haystack)
+
+
+def is_scorable(rec: ItemRecord) -> bool:
+    return not rec.answerable or bool(rec.must_include or rec.accept_any)
+
+
+def answer_correct(
+    answer: str, abstained: bool, answerable: bool, must_include: Sequence[str], accept_any: Sequence[str]
+) -> bool:
+    """The correctness rule of the module docstring for one answer."""
+    if not answerable:
+        return abstained
+    if abstained or len(answer or "") > MAX_ANSWER_CHARS:
+        return False
+    if must_include and all(contains(answer, s) for s in must_include):
+        return True
+    return any(contains(answer, s) for s in accept_any)
+
+
+def record_correct(rec: ItemRecord) -> bool | None:
+    """Correctness of a record, None when it is not scorable."""
+    if not is_scorable(rec):
+        return None
+    return answer_correct(rec.answer, rec.abstained, rec.answerable, rec.must_include, rec.accept_any)
+
+
+def location_matches(loc: Location, gold: Location) -> bool:
+    """Same file, and same page unless the gold page is unknown (then the file alone decides)."""
+    if not gold.file or loc.file != gold.file:
+        return False
+    return gold.page is None or loc.page == gold.page
+
+
+def hit_rank(hits: Sequence[Location], gold: Location) -> int | None:
+    """1-based rank of the first matching hit, None when none matches."""
+    for rank, loc in enumerate(hits, start=1):
+        if location_matches(loc, gold):
+            return rank
+    return None
+
+
+def citation_correct(citations: Sequence[Location], gold: Location, top: int = CITATION_TOP) -> bool:
+    return any(location_matches(c, gold) for c in citations[:top])
+
+
+def recall_at(ranks: Sequence[int | None], k: int) -> float | None:
+    if not ranks:
+        return None
+    return sum(1 for r in ranks if r is not None and r <= k) / len(ranks)
+
+
+def mrr_at(ranks: Sequence[int | None], k: int = MRR_K) -> float | None:
+    if not ranks:
+        return None
+    return sum(1.0 / r for r in ranks if r is not None and r <= k) / len(ranks)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear-interpolated percentile (numpy's default), q in [0, 100]."""
+    if not values:
+        return None
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def abstention_scores(predicted: Sequence[bool], gold_unanswerable: Sequence[bool]) -> tuple[float | None, float | None]:
+    """(precision, recall) of 'abstain' as a prediction of 'unanswerable'; None when undefined."""
+    tp = sum(1 for p, g in zip(predicted, gold_unanswerable) if p and g)
+    n_pred = sum(1 for p in predicted if p)
+    n_gold = sum(1 for g in gold_unanswerable if g)
+    return (tp / n_pred if n_pred else None), (tp / n_gold if n_gold else None)
+
+
+# ------------------------------------------------------------------ aggregates
+@dataclass
+class GroupMetrics:
+    """All headline numbers over one group of records (all items, one skill, one file, ...)."""
+
+    n: int = 0
+    n_scored: int = 0  # items that count for accuracy
+    n_correct: int = 0
+    accuracy: float | None = None
+    n_cite: int = 0  # answerable items with a gold file
+    citation_accuracy: float | None = None
+    n_retrieval: int = 0
+    n_retrieval_by_file: int = 0  # of n_retrieval, items matched on file only (gold page null)
+    recall_at_1: float | None = None
+    recall_at_5: float | None = None
+    mrr_at_10: float | None = None
+    n_unanswerable: int = 0
+    n_abstained: int = 0
+    abstain_precision: float | None = None
+    abstain_recall: float | None = None
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    n_errors: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _gold(rec: ItemRecord) -> Location:
+    return Location(rec.file, rec.page)
+
+
+def group_metrics(records: Sequence[ItemRecord]) -> GroupMetrics:
+    m = GroupMetrics(n=len(records))
+    verdicts = [v for v in (record_correct(r) for r in records) if v is not None]
+    m.n_scored, m.n_correct = len(verdicts), sum(verdicts)
+    m.accuracy = m.n_correct / m.n_scored if m.n_scored else None
+
+    # Citations and retrieval only mean something where the gold names a file to find.
+    located = [r for r in records if r.answerable and r.file]
+    cites = [citation_correct(r.citations, _gold(r)) for r in located]
+    m.n_cite = len(cites)
+    m.citation_accuracy = sum(cites) / len(cites) if cites else None
+    ranks = [hit_rank(r.hits, _gold(r)) for r in located]
+    m.n_retrieval = len(ranks)
+    m.n_retrieval_by_file = sum(1 for r in located if r.page is None)
+    m.recall_at_1, m.recall_at_5, m.mrr_at_10 = recall_at(ranks, 1), recall_at(ranks, 5), mrr_at(ranks, MRR_K)
+
+    m.n_unanswerable = sum(1 for r in records if not r.answerable)
+    m.n_abstained = sum(1 for r in records if r.abstained)
+    m.abstain_precision, m.abstain_recall = abstention_scores(
+        [r.abstained for r in records], [not r.answerable for r in records]
+    )
+    latencies = [r.latency_ms for r in records if not r.error]
+    m.latency_p50_ms, m.latency_p95_ms = percentile(latencies, 50), percentile(latencies, 95)
+    m.n_errors = sum(1 for r in records if r.error)
+    return m
+
+
+def breakdown(records: Iterable[ItemRecord], key: Callable[[ItemRecord], str]) -> dict[str, GroupMetrics]:
+    """Group metrics per key value, keys sorted."""
+    groups: dict[str, list[ItemRecord]] = {}
+    for r in records:
+        groups.setdefault(key(r) or "(없음)", []).append(r)
+    return {k: group_metrics(groups[k]) for k in sorted(groups)}

@@ -1,0 +1,147 @@
+"""Scoring rules of eval/metrics.py on hand-made records (no model, no index)."""
+from __future__ import annotations
+
+import pytest
+
+from eval.metrics import (
+    MAX_ANSWER_CHARS,
+    ItemRecord,
+    Location,
+    abstention_scores,
+    answer_correct,
+    breakdown,
+    citation_correct,
+    group_metrics,
+    hit_rank,
+    mrr_at,
+    percentile,
+    recall_at,
+    record_correct,
+)
+
+F = "2025_보고서.pdf"
+
+
+def rec(**kw) -> ItemRecord:
+    base = dict(id="x", question="q", skill="lookup", source="table", file=F, page=3, answerable=True,
+                must_include=["3,000"], accept_any=[], gold_answer="3,000억원", answer="", abstained=False)
+    base.update(kw)
+    return ItemRecord(**base)
+
+
+# ------------------------------------------------------------------ correctness
+def test_all_must_include_needed():
+    assert answer_correct("예산은 3,000억원, 인원 12명", False, True, ["3,000", "12명"], [])
+    assert not answer_correct("예산은 3,000억원입니다", False, True, ["3,000", "12명"], [])
+
+
+def test_accept_any_alone_is_enough():
+    assert answer_correct("약 3천억 원입니다", False, True, ["3,000"], ["3천억"])
+    assert not answer_correct("모릅니다", False, True, ["3,000"], ["3천억", "삼천억"])
+
+
+def test_whitespace_insensitive_both_ways():
+    assert answer_correct("3, 000 억원", False, True, ["3,000억원"], [])
+    assert answer_correct("3,000억원", False, True, ["3,000 억원"], [])
+    assert answer_correct("서울\n디지털재단", False, True, ["서울디지털 재단"], [])
+
+
+def test_commas_are_not_ignored():
+    # Kept simple on purpose: "3000" does not match a gold "3,000".
+    assert not answer_correct("3000억원", False, True, ["3,000"], [])
+
+
+def test_answer_over_400_chars_is_wrong():
+    long = "3,000억원 " + "가" * MAX_ANSWER_CHARS
+    assert not answer_correct(long, False, True, ["3,000"], [])
+    exact = "3,000" + "가" * (MAX_ANSWER_CHARS - 5)
+    assert len(exact) == MAX_ANSWER_CHARS
+    assert answer_correct(exact, False, True, ["3,000"], [])
+
+
+def test_abstained_is_wrong_when_answerable_right_when_not():
+    assert not answer_correct("3,000 — 문서에서 찾을 수 없습니다", True, True, ["3,000"], [])
+    assert answer_correct("문서에서 찾을 수 없습니다", True, False, [], [])
+    assert not answer_correct("3,000억원입니다", False, False, [], [])
+
+
+def test_empty_strings_never_match():
+    assert not answer_correct("아무 답", False, True, [], [""])
+
+
+def test_unscorable_record_is_none():
+    assert record_correct(rec(must_include=[], accept_any=[], answer="무엇이든")) is None
+    assert record_correct(rec(answer="3,000억원")) is True
+    assert record_correct(rec(answerable=False, skill="unanswerable", must_include=[], abstained=True)) is True
+
+
+# ------------------------------------------------------------------ locations
+def test_location_rules_page_and_file_only():
+    hits = [Location("other.pdf", 3), Location(F, 4), Location(F, 3)]
+    assert hit_rank(hits, Location(F, 3)) == 3
+    assert hit_rank(hits, Location(F, None)) == 2  # page-less gold: the file decides
+    assert hit_rank(hits, Location(F, 9)) is None
+    assert hit_rank(hits, Location("", None)) is None
+
+
+def test_citation_only_top_three_count():
+    cites = [Location("a.pdf", 1), Location("b.pdf", 1), Location("c.pdf", 1), Location(F, 3)]
+    assert not citation_correct(cites, Location(F, 3))
+    assert citation_correct(cites[1:], Location(F, 3))
+
+
+def test_recall_and_mrr():
+    ranks = [1, 2, None, 6, 11]
+    assert recall_at(ranks, 1) == pytest.approx(1 / 5)
+    assert recall_at(ranks, 5) == pytest.approx(2 / 5)
+    assert mrr_at(ranks, 10) == pytest.approx((1 + 1 / 2 + 1 / 6) / 5)
+    assert recall_at([], 5) is None and mrr_at([]) is None
+
+
+def test_abstention_precision_recall():
+    predicted = [True, True, False, True, False]
+    gold_unans = [True, False, True, True, False]
+    p, r = abstention_scores(predicted, gold_unans)
+    assert p == pytest.approx(2 / 3)
+    assert r == pytest.approx(2 / 3)
+    assert abstention_scores([False], [False]) == (None, None)
+
+
+def test_percentile_matches_numpy_linear():
+    assert percentile([10, 20, 30, 40], 50) == pytest.approx(25)
+    assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 95) == pytest.approx(9.55)
+    assert percentile([], 50) is None
+
+
+# ------------------------------------------------------------------ aggregates
+def test_group_metrics_and_breakdown():
+    records = [
+        rec(id="a", answer="3,000억원", citations=[Location(F, 3)], hits=[Location(F, 3)], latency_ms=100),
+        rec(id="b", answer="2,000억원", citations=[Location(F, 5)], hits=[Location(F, 5), Location(F, 3)],
+            latency_ms=300, skill="table_cell"),
+        rec(id="c", skill="unanswerable", answerable=False, must_include=[], file="", page=None,
+            answer="문서에서 찾을 수 없습니다", abstained=True, latency_ms=200),
+        rec(id="d", must_include=[], accept_any=[], answer="무엇", hits=[], latency_ms=400),  # not scorable
+    ]
+    m = group_metrics(records)
+    assert (m.n, m.n_scored, m.n_correct) == (4, 3, 2)
+    assert m.accuracy == pytest.approx(2 / 3)
+    assert m.citation_accuracy == pytest.approx(1 / 3)  # a, b, d have gold files; only a cites page 3
+    assert m.recall_at_1 == pytest.approx(1 / 3)
+    assert m.recall_at_5 == pytest.approx(2 / 3)
+    assert m.mrr_at_10 == pytest.approx((1 + 0.5 + 0) / 3)
+    assert (m.abstain_precision, m.abstain_recall) == (1.0, 1.0)
+    assert m.latency_p50_ms == pytest.approx(250)
+
+    by_skill = breakdown(records, lambda r: r.skill)
+    assert list(by_skill) == ["lookup", "table_cell", "unanswerable"]
+    assert by_skill["table_cell"].accuracy == 0.0
+    assert by_skill["unanswerable"].accuracy == 1.0
+    assert "(없음)" in breakdown(records, lambda r: r.file)
+
+
+def test_errors_excluded_from_latency():
+    records = [rec(answer="3,000", latency_ms=100), rec(answer="오류", latency_ms=99999, error="Boom")]
+    m = group_metrics(records)
+    assert m.n_errors == 1
+    assert m.latency_p95_ms == pytest.approx(100)
