@@ -41,7 +41,9 @@ class Engine:
         configure_threads(settings.threads)
         self.settings = settings
         self.model_dir = resolve_model_dir(settings)
-        self.model_id = model_fingerprint(self.model_dir)
+        from index.store import PASSAGE_FORMAT
+
+        self.model_id = f"{model_fingerprint(self.model_dir)}+p{PASSAGE_FORMAT}"
         self._encoder = None
         self._index = None
         self._write_lock = threading.Lock()

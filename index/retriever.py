@@ -42,7 +42,7 @@ class FusionWeights:
     """Weighted reciprocal-rank fusion; values chosen on the project's gold set (docs/retrieval.md)."""
 
     lexical: float = 1.0
-    dense: float = 0.5
+    dense: float = 1.0
     rrf_k: int = 20
     table_boost: float = 0.02
     depth: int = 50
