@@ -68,6 +68,8 @@ def answer_question(engine, question: str, filters: Filters | None = None) -> An
     text = text if text and _has_years(years, text.evidence) else None
     listed = _list_answer(q, chunks, index.chunks, tokenize, index.idf)
     candidate = listed or _choose(q, best, text)
+    if candidate is text and text is not None and q.wants_compare:
+        text.text = _with_difference(text.text)
     if engine.settings.llm_base_url:
         from .llm import generate_answer
 
@@ -252,8 +254,12 @@ def _table_candidate(q: Query, chunk: Chunk, rank: int) -> Candidate | None:
     context = max(_label_score(chunk.caption, q), 0.0) * 0.3 - rank * 0.03
     best: Candidate | None = None
     wants_rate = _wants_rate(q)
+    # "세출예산안이 얼마나 줄었어": the question names the table, not a row, so it means the table's total.
+    names_table = _label_score(chunk.caption, q) >= 0.8 or _label_score(chunk.section.split(" > ")[-1], q) >= 0.8
     for row in chunk.rows:
         row_score = _row_score(row, q)
+        if row_score <= 0 and names_table and compact(row.header) in TOTAL_ROWS:
+            row_score = 0.8
         if row_score <= 0:
             continue
         col_scores = [
@@ -372,6 +378,22 @@ def _printed_change(q: Query, chunk: Chunk, row: TableRow) -> Candidate | None:
         score = _row_score(row, q) + 1.0
         return Candidate(score, text, chunk, _row_quote(chunk, row))
     return None
+
+
+_COUNTED = re.compile(r"(△?\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(명|건|개|팀|원|천원|백만원|억원|%)")
+
+
+def _with_difference(text: str) -> str:
+    """Two figures of one unit in the answering sentences: show their difference and the arithmetic."""
+    found = _COUNTED.findall(text)
+    if len(found) != 2 or found[0][1] != found[1][1]:
+        return text
+    (a, unit), (b, _) = found
+    va, vb = value_of(a), value_of(b)
+    if va is None or vb is None:
+        return text
+    diff = abs(va - vb)
+    return f"{format_number(diff, a)}{unit} 차이 ({a}{unit} → {b}{unit}): {text}"
 
 
 # ------------------------------------------------------------------ lists

@@ -97,3 +97,15 @@ def test_units_and_signs_convert():
     assert format_number(-6222, "△6,222") == "△6,222"
     assert format_number(21.04, "21.0%") == "21.0"
     assert expand_dates("'25. 11. 4. 개최") == "2025년 11월 4일 개최"
+
+
+def test_change_between_two_figures_in_prose_is_computed(engine):
+    a = _ask(engine, "장애인 정보화 교육인원이 2022년에서 2023년(9월말)으로 몇 명 줄었어?")
+    assert a.answer.startswith("2,002명 차이 (6,115명 → 4,113명)")
+    assert a.citations[0].file == "2024_디지털정책관_예산안검토보고.pdf"
+
+
+def test_list_question_counts_items_across_chunks(engine):
+    a = _ask(engine, "서울시재단 정관상 목적사업이 몇 개야?")
+    assert a.answer.startswith("9개:")
+    assert a.citations[0].section.endswith("목적사업")
