@@ -321,6 +321,8 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
     pending: list[tuple[Table, int]] = []  # tables still missing a unit that may follow them
     for idx, block in enumerate(blocks):
         if isinstance(block, Grid):
+            if not any(c.strip() for r in block.rows for c in r):
+                continue  # ruled boxes with nothing in them (layout frames) are not tables
             caption, unit, as_of = _caption_unit(recent, section.title)
             if block.continues and tables:
                 caption, unit, as_of = tables[-1].caption, tables[-1].unit, tables[-1].as_of

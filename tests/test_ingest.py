@@ -247,3 +247,29 @@ def test_year_columns_are_headers_not_data():
     table = structure(blocks, "k").tables[0]
     assert table.columns == ["구분", "총사업비", "기투자", "2025", "2026", "2027", "2028년이후"]
     assert [r.header for r in table.rows] == ["계", "국비"]
+
+
+def test_empty_ruled_grid_is_skipped_not_fatal():
+    # Busan 교통혁신국 / Dacon FIS PDFs have empty ruled frames; they crashed build_table before.
+    doc = structure([Line("□ 현황", 1), Grid([["", ""], ["", " "]], 1), Line("본문입니다.", 1)], "k")
+    assert doc.tables == [] and doc.texts[-1].lines[-1] == "본문입니다."
+
+
+def test_unexpected_parser_error_fails_one_file_only(tmp_path, monkeypatch):
+    import ingest.pipeline as pipeline
+
+    good = tmp_path / "good.txt"
+    good.write_text("Ⅰ. 현황\n정상 보고서입니다.", encoding="utf-8")
+    bad = tmp_path / "bad.txt"
+    bad.write_text("Ⅰ. 현황\n문제 보고서입니다.", encoding="utf-8")
+    real = pipeline.structure
+
+    def flaky(blocks, key):
+        if any(getattr(b, "text", "") == "문제 보고서입니다." for b in blocks):
+            raise ValueError("boom")
+        return real(blocks, key)
+
+    monkeypatch.setattr(pipeline, "structure", flaky)
+    result = ingest_paths([bad, good], {})
+    assert [f.file for f in result.failures] == ["bad.txt"] and "ValueError" in result.failures[0].reason
+    assert {c.file for c in result.chunks} == {"good.txt"}
