@@ -16,8 +16,8 @@ from .models import ABSTAIN_TEXT, Answer, Citation, Filters
 
 RETRIEVE_K = 8
 LLM_CONTEXT_CHUNKS = 5
-MIN_CELL_SCORE = 1.2  # row + column evidence needed for a table answer (calibrated on eval/gold.jsonl)
-MIN_TEXT_COVERAGE = 0.5
+MIN_CELL_SCORE = 1.0  # row + column evidence needed for a table answer (swept on eval/gold.jsonl)
+MIN_TEXT_COVERAGE = 0.4  # rarity-weighted share of the question a sentence must cover (swept likewise)
 FULL_CELL_SCORE = 1.8  # row and column both named in full  # share of the question's content words a sentence must contain
 MAX_ANSWER_CHARS = 300
 QUOTE_CHARS = 160
