@@ -6,7 +6,8 @@ The CSV has free-form answers and no page numbers, so the scoring strings are de
   question already states; very short ones keep their unit (``2%``, ``6개월``) so a stray digit
   elsewhere in an answer cannot match. At most three, longest first. A single figure also gets
   its other comma form in ``accept_any`` (``657680`` <-> ``657,680``), since the PDFs and the CSV
-  disagree on thousands separators.
+  disagree on thousands separators. When the figures are exactly one date ("2021년 10월"), its
+  abbreviated spellings ("’21.10", "‘21.10", ...) are accepted too, as the reports write dates so.
 * otherwise 1-2 key terms: noun compounds kiwipiepy finds in the answer that are not in the
   question and do occur in the source PDF, the rarest in that PDF first.
 * an item where neither works keeps empty ``must_include`` and ``accept_any``: the runner counts it
@@ -114,6 +115,31 @@ def comma_variant(figure: str) -> str | None:
     return f"{int(m.group(1)):,}{m.group(2)}"
 
 
+# The reports abbreviate dates ("’21.10월", "‘93.12월", "’17.11.29") where the CSV spells "2021년 10월".
+_DATE = re.compile(r"((?:19|20)\d{2})\s*년(?:\s*(\d{1,2})\s*월(?:\s*(\d{1,2})\s*일)?)?")
+YEAR_QUOTES = ("’", "‘", "'")
+
+
+def date_variants(answer: str, must: list[str]) -> list[str]:
+    """Abbreviated spellings of the answer's first date, when the figures are exactly that date's parts.
+
+    Only then: an abbreviated date alone must not satisfy an answer that also needs another figure.
+    """
+    m = _DATE.search(answer)
+    if not m:
+        return []
+    year, month, day = m.group(1), m.group(2), m.group(3)
+    parts = {year} | ({month + "월", month} if month else set()) | ({day + "일", day} if day else set())
+    if not must or not set(must) <= parts:
+        return []
+    yy = year[2:]
+    tails = [""]
+    if month:
+        months = {month, month.zfill(2)}
+        tails = [f".{mm}" + (f".{day}" if day else "") for mm in sorted(months)]
+    return [f"{q}{yy}{t}" for q in YEAR_QUOTES for t in tails]
+
+
 # ------------------------------------------------------------------ key terms
 class TermFinder:
     """Noun compounds of an answer, ranked by rarity in the source PDF."""
@@ -168,7 +194,7 @@ def to_gold(row: DaconRow, finder: TermFinder, text: str) -> GoldItem:
     if figs:
         must = figs
         variant = comma_variant(figs[0]) if len(figs) == 1 else None
-        accept = [variant] if variant else []
+        accept = ([variant] if variant else []) + date_variants(row.answer, figs)
         skill, source, answer_type = "table_cell", "table", "number"
     else:
         must = finder.key_terms(row.answer, row.question, text)

@@ -145,3 +145,25 @@ def test_errors_excluded_from_latency():
     m = group_metrics(records)
     assert m.n_errors == 1
     assert m.latency_p95_ms == pytest.approx(100)
+
+
+# ------------------------------------------------------------------ Dacon scoring strings (eval/dacon.py)
+def test_dacon_figures_drop_question_numbers_and_keep_short_units():
+    from eval.dacon import figures
+
+    assert figures("657680백만원", "2024년 확정 예산은?") == ["657680"]
+    assert figures("만 15~34세의 청년을 6개월 이상 고용", "조건은?") == ["15", "34세"]
+    assert figures("최대 2%까지 지원됩니다.", "차이는 최대 얼마?") == ["2%"]
+    assert figures("2017년 11월에 발표된 로드맵: 2018~2022년 공급", "'17년 11월 발표 로드맵은?") == ["2018", "2022"]
+    assert figures("제2벤처붐 확산 전략", "어떤 전략?") == []
+
+
+def test_dacon_variants():
+    from eval.dacon import comma_variant, date_variants
+
+    assert comma_variant("657680") == "657,680" and comma_variant("1,540,016") == "1540016"
+    assert comma_variant("2007") is None  # a year, not an amount
+    assert "‘21.10" in date_variants("2021년 10월에 전면 폐지", ["2021", "10월"])
+    assert "’12.02" in date_variants("2012년 2월입니다.", ["2012"])
+    # A date alone must not satisfy an answer that also needs another figure.
+    assert date_variants("2022년 현재 29개 기금", ["2022", "29개"]) == []
