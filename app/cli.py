@@ -38,7 +38,13 @@ def _engine(settings: Settings):
 
 
 def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    report = _engine(settings).build(progress=not args.quiet)
+    from index.store import IndexMissing
+
+    try:
+        report = _engine(settings).build(progress=not args.quiet)
+    except IndexMissing as exc:
+        print(f"오류: {exc}", file=sys.stderr)
+        return 2
     for failure in report.failures:
         print(f"실패: {failure}", file=sys.stderr)
     print(

@@ -195,12 +195,15 @@ def build_or_update(
 
     `encoder_factory` is only called when something needs embedding, so an unchanged corpus loads no model.
     """
+    if not corpus_dir.is_dir():
+        # A mistyped --corpus must not read as "every report was removed" and empty the index.
+        raise IndexMissing(f"코퍼스 폴더가 없습니다: {corpus_dir} (corpus folder not found; index left unchanged)")
     start = time.perf_counter()
     report = UpdateReport()
     if previous is None or previous.model_id != model_id:
         previous = _load_or_none(index_dir, model_id)
-    manifest = load_manifest(corpus_dir) if corpus_dir.is_dir() else {}
-    files = (corpus_files(corpus_dir) if corpus_dir.is_dir() else []) + list(extra_files or [])
+    manifest = load_manifest(corpus_dir)
+    files = corpus_files(corpus_dir) + list(extra_files or [])
     hashes = {p.name: file_sha256(p, meta_for(p, manifest)) for p in files}
     old_docs = {d.file: d for d in previous.docs} if previous else {}
 

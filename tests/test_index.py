@@ -121,3 +121,17 @@ def test_other_model_means_full_reembedding(small_corpus, engine):
     eng.build()
     _, report = build_or_update(corpus, settings.index_dir, lambda: engine.encoder, "another-model:123")
     assert report.embedded == len(DocIndex.load(settings.index_dir).chunks)
+
+
+def test_missing_corpus_folder_leaves_the_index_alone(small_corpus, engine, capsys):
+    # A mistyped --corpus used to remove every document from the index.
+    from app.cli import main as cli_main
+
+    corpus, settings = small_corpus
+    eng = Engine(settings)
+    eng._encoder = engine.encoder
+    eng.build()
+    code = cli_main(["index", "--corpus", str(corpus.parent / "typo"), "--index-dir", str(settings.index_dir),
+                     "--quiet"])
+    assert code == 2 and "코퍼스 폴더가 없습니다" in capsys.readouterr().err
+    assert set(_counts(DocIndex.load(settings.index_dir))) == {"a.txt", "b.txt"}
