@@ -168,6 +168,13 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
         values = fitted[1:]
         body.append(TableRow(header=label, values=values, values_norm=[v.replace(" ", "") for v in values]))
     table_id = f"{doc_key}-t{ordinal:03d}"
+    body_rows = rows[n_head:]
+    if body_rows and sum(_is_value(r[0]) for r in body_rows if r) * 2 >= len(body_rows):
+        # No row-label column (e.g. "계 | 승용 | 승합" over bare figures): keep the first cell as a value
+        # and label rows by the caption, so the first figure is not dropped.
+        columns = ["구분", *columns]
+        body = [TableRow(header=clean_label(caption) or "값", values=_fit_row(r, width),
+                         values_norm=[v.replace(" ", "") for v in _fit_row(r, width)]) for r in body_rows]
     return Table(table_id, caption, unit, as_of, columns, body, grid.page, section)
 
 

@@ -273,3 +273,13 @@ def test_unexpected_parser_error_fails_one_file_only(tmp_path, monkeypatch):
     result = ingest_paths([bad, good], {})
     assert [f.file for f in result.failures] == ["bad.txt"] and "ValueError" in result.failures[0].reason
     assert {c.file for c in result.chunks} == {"good.txt"}
+
+
+def test_first_column_of_figures_is_kept():
+    # Busan 등록 자동차: the 계 column (first cell a figure) was dropped from every row.
+    blocks = [Line("□ 자동차 등록 현황", 1),
+              Grid([["계", "승용", "승합", "화물"], ["1,559,310", "1,300,000", "50,000", "209,310"]], 1)]
+    table = structure(blocks, "k").tables[0]
+    assert table.columns == ["구분", "계", "승용", "승합", "화물"]
+    assert table.rows[0].header == "자동차 등록 현황"
+    assert table.rows[0].values == ["1,559,310", "1,300,000", "50,000", "209,310"]
