@@ -39,12 +39,11 @@ class Candidate:
     text: str
     chunk: Chunk
     quote: str
-    extra: list[Citation] | None = None
-    context: str = ""  # labels the answer stands under (column, caption, section), for year checks
 
     @property
     def evidence(self) -> str:
-        return f"{self.text} {self.context} {self.chunk.section} {self.chunk.caption} {self.chunk.title} {self.chunk.date}"
+        """What the answer stands under (its text with column labels, section, caption, report), for year checks."""
+        return f"{self.text} {self.chunk.section} {self.chunk.caption} {self.chunk.title} {self.chunk.date}"
 
 
 def answer_question(engine, question: str, filters: Filters | None = None) -> Answer:
@@ -61,7 +60,7 @@ def answer_question(engine, question: str, filters: Filters | None = None) -> An
               _content_tokens(tokenize, question, _doc_words(index, filters)))
     if names_unknown_organization(question, index.docs, filters):
         return _abstain(question)
-    best = _best_table_answer(q, chunks, index.chunks)
+    best = _best_table_answer(q, chunks)
     text = _best_text_answer(q, [c for c in chunks if c.kind == "text"], tokenize, index.idf)
     years = content_years(question, index.docs, filters)
     best = best if best and _has_years(years, best.evidence) else None
@@ -77,8 +76,8 @@ def answer_question(engine, question: str, filters: Filters | None = None) -> An
         if generated is not None:
             return generated
     if candidate is None:
-        return _abstain(question, chunks)
-    citations = [_cite(candidate.chunk, candidate.quote)] + (candidate.extra or [])
+        return _abstain(question)
+    citations = [_cite(candidate.chunk, candidate.quote)]
     for c in chunks:
         if len(citations) >= 3:
             break
@@ -98,7 +97,7 @@ class Query:
         return any(w in self.text for w in COMPARE_WORDS)
 
 
-def _abstain(question: str, chunks: list[Chunk] | None = None) -> Answer:
+def _abstain(question: str) -> Answer:
     return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, citations=[])
 
 
@@ -237,7 +236,7 @@ def _part_hit(part: str, compact_query: str) -> float:
     return 0.7 if len(stem) >= 2 and stem != part and stem in compact_query else 0.0
 
 
-def _best_table_answer(q: Query, chunks: list[Chunk], all_chunks: list[Chunk]) -> Candidate | None:
+def _best_table_answer(q: Query, chunks: list[Chunk]) -> Candidate | None:
     best: Candidate | None = None
     for rank, chunk in enumerate(chunks):
         if chunk.kind != "table":
