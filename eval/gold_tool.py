@@ -24,6 +24,10 @@ from pathlib import Path
 from typing import Any
 
 ANSWER_TYPES = ("number", "date", "text", "list", "unanswerable")
+CLASSES = (
+    "single_cell", "multi_part", "compare_years", "compare_plans", "superlative_filter",
+    "list_count", "prose_fact", "reason", "unanswerable",
+)
 SKILLS = ("lookup", "table_cell", "compare", "count_list", "unanswerable")
 SOURCES = ("table", "prose")
 ID_RE = re.compile(r"^g\d{3}-\d{3}$")
@@ -50,6 +54,11 @@ class GoldItem:
     file: str
     page: int | None
     evidence: str
+    # Optional: the question class, and for comparisons across two documents the second source.
+    klass: str | None = None
+    file2: str | None = None
+    page2: int | None = None
+    evidence2: str | None = None
     # Bookkeeping, never written back: keys present in the JSON line that are not fields,
     # fields that were absent, and the 1-based line number.
     extra_keys: list[str] = field(default_factory=list, compare=False, repr=False)
@@ -60,10 +69,22 @@ class GoldItem:
         d = asdict(self)
         for k in ("extra_keys", "missing_keys", "line"):
             d.pop(k)
+        klass = d.pop("klass")
+        if klass is not None:
+            d["class"] = klass
+        for k in OPTIONAL_FIELDS:
+            if d.get(k) is None:
+                d.pop(k, None)
         return d
 
 
-FIELD_NAMES = tuple(f.name for f in fields(GoldItem) if f.name not in ("extra_keys", "missing_keys", "line"))
+# "class" is a Python keyword, so the JSON key maps to the attribute `klass`.
+OPTIONAL_FIELDS = ("klass", "file2", "page2", "evidence2")
+JSON_KEY = {"klass": "class"}
+FIELD_NAMES = tuple(
+    f.name for f in fields(GoldItem) if f.name not in ("extra_keys", "missing_keys", "line", *OPTIONAL_FIELDS)
+)
+ALL_KEYS = FIELD_NAMES + tuple(JSON_KEY.get(k, k) for k in OPTIONAL_FIELDS)
 
 
 def load_gold(path: str | Path) -> list[GoldItem]:
@@ -78,11 +99,12 @@ def load_gold(path: str | Path) -> list[GoldItem]:
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}:{lineno}: invalid JSON: {exc}") from exc
             if not isinstance(obj, dict):
-                raise ValueError(f"{path}:{lineno}: expected a JSON object")
-            kwargs = {name: obj.get(name) for name in FIELD_NAMES}
+                # A bad line is a bad value of the file: callers handle every format error as ValueError.
+                raise ValueError(f"{path}:{lineno}: expected a JSON object")  # noqa: TRY004
+            kwargs = {name: obj.get(JSON_KEY.get(name, name)) for name in FIELD_NAMES + OPTIONAL_FIELDS}
             item = GoldItem(**kwargs)
             item.missing_keys = [n for n in FIELD_NAMES if n not in obj]
-            item.extra_keys = sorted(k for k in obj if k not in FIELD_NAMES)
+            item.extra_keys = sorted(k for k in obj if k not in ALL_KEYS)
             item.line = lineno
             items.append(item)
     return items
@@ -90,8 +112,7 @@ def load_gold(path: str | Path) -> list[GoldItem]:
 
 def save_gold(items: list[GoldItem], path: str | Path) -> None:
     with open(path, "w", encoding="utf-8") as fh:
-        for it in items:
-            fh.write(json.dumps(it.to_dict(), ensure_ascii=False) + "\n")
+        fh.writelines(json.dumps(it.to_dict(), ensure_ascii=False) + "\n" for it in items)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,6 +249,12 @@ def validate_fields(it: GoldItem) -> list[str]:
     if probs:
         return probs
 
+    if it.klass is not None and it.klass not in CLASSES:
+        probs.append(f"{where}: class {it.klass!r} not in {CLASSES}")
+    if it.klass == "unanswerable" and it.skill != "unanswerable":
+        probs.append(f"{where}: class 'unanswerable' needs skill 'unanswerable'")
+    if (it.file2 is None) != (it.evidence2 is None) or (it.file2 is None) != (it.page2 is None):
+        probs.append(f"{where}: file2, page2 and evidence2 go together")
     unans = it.skill == "unanswerable" or it.answer_type == "unanswerable"
     if unans:
         if it.skill != "unanswerable" or it.answer_type != "unanswerable":
@@ -279,19 +306,30 @@ def validate(items: list[GoldItem], corpus_dir: str | Path) -> list[str]:
             continue
         if it.skill == "unanswerable" or not it.file or it.page is None:
             continue
-        n = corpus.n_pages(it.file)
-        if not 1 <= it.page <= n:
-            probs.append(f"{where}: page {it.page} out of range 1..{n} for {it.file}")
+        probs.extend(_evidence_problems(corpus, where, it.file, it.page, it.evidence))
+        if it.file2 is None:
             continue
-        if not corpus.on_page(it.file, it.page, it.evidence):
-            pages = corpus.find_pages(it.file, it.evidence)
-            hint = f" (found on pages {pages})" if pages else " (not found anywhere in the file)"
-            probs.append(f"{where}: evidence {it.evidence!r} not on page {it.page} of {it.file}{hint}")
-        else:
-            pages = corpus.find_pages(it.file, it.evidence)
-            if len(pages) > 1:
-                probs.append(f"{where}: evidence {it.evidence!r} is ambiguous, found on pages {pages}")
+        if it.file2 not in known:
+            probs.append(f"{where}: unknown file2 {it.file2!r} (not a PDF in {corpus_dir})")
+            continue
+        probs.extend(_evidence_problems(corpus, where, it.file2, it.page2, it.evidence2))
     return probs
+
+
+def _evidence_problems(corpus: Corpus, where: str, file: str, page: int | None, evidence: str | None) -> list[str]:
+    """Evidence must sit on the stated page, and on that page only."""
+    if not isinstance(page, int) or not isinstance(evidence, str):
+        return [f"{where}: page and evidence of {file} must be an integer and a string"]
+    n = corpus.n_pages(file)
+    if not 1 <= page <= n:
+        return [f"{where}: page {page} out of range 1..{n} for {file}"]
+    pages = corpus.find_pages(file, evidence)
+    if not corpus.on_page(file, page, evidence):
+        hint = f" (found on pages {pages})" if pages else " (not found anywhere in the file)"
+        return [f"{where}: evidence {evidence!r} not on page {page} of {file}{hint}"]
+    if len(pages) > 1:
+        return [f"{where}: evidence {evidence!r} is ambiguous, found on pages {pages}"]
+    return []
 
 
 def assign_pages(items: list[GoldItem], corpus_dir: str | Path) -> list[str]:
@@ -383,10 +421,16 @@ def main(argv: list[str] | None = None) -> int:
 
     items = load_gold(args.gold)
     if args.cmd == "validate":
-        probs = validate(items, args.corpus) + check_mix(items)
+        classed = bool(items) and all(it.klass for it in items)
+        # Class-labelled question sets have their own per-class quotas; the skill mix is gold.jsonl's rule.
+        probs = validate(items, args.corpus) + ([] if classed else check_mix(items))
         for p in probs:
             print(p)
         print(format_mix(items))
+        if classed:
+            print("class:")
+            for name, c in sorted(Counter(it.klass for it in items).items(), key=lambda kv: -kv[1]):
+                print(f"  {name:<40} {c:4d}")
         print(f"problems: {len(probs)}")
         return 1 if probs else 0
 
