@@ -4,24 +4,26 @@ VENV ?= .venv
 DOCQA ?= $(VENV)/bin/docqa
 PYTHON ?= $(VENV)/bin/python
 REALDATA ?= ../shared/realdata
+# Which split of the gold items to evaluate: train | dev | test | all (eval/splits.py).
+SPLIT ?= all
 
 .PHONY: eval eval-busan eval-dacon dacon-gold
 
 # The customer's five reports (corpus/) against eval/gold.jsonl.
 eval:
 	$(DOCQA) index --corpus corpus --index-dir var/index --quiet
-	$(DOCQA) eval --gold eval/gold.jsonl --index-dir var/index --out var/eval/results.jsonl --report var/eval/report
+	$(DOCQA) eval --gold eval/gold.jsonl --split $(SPLIT) --index-dir var/index --out var/eval/results.jsonl --report var/eval/report
 
 # 24 Busan 2025 work plans against the hand-written eval/data/busan_gold.jsonl.
 eval-busan:
 	$(DOCQA) index --corpus $(REALDATA)/busan_plans --index-dir var/index-busan --quiet
-	$(DOCQA) eval --gold eval/data/busan_gold.jsonl --index-dir var/index-busan \
+	$(DOCQA) eval --gold eval/data/busan_gold.jsonl --split $(SPLIT) --index-dir var/index-busan \
 		--out var/eval-busan/results.jsonl --report var/eval-busan/report
 
 # Dacon fiscal PDFs against eval/data/dacon_gold.jsonl (derived from the competition CSV; no pages).
 eval-dacon:
 	$(DOCQA) index --corpus $(REALDATA)/dacon_fiscal/train_source --index-dir var/index-dacon --quiet
-	$(DOCQA) eval --gold eval/data/dacon_gold.jsonl --index-dir var/index-dacon \
+	$(DOCQA) eval --gold eval/data/dacon_gold.jsonl --split $(SPLIT) --index-dir var/index-dacon \
 		--out var/eval-dacon/results.jsonl --report var/eval-dacon/report
 
 # Regenerate eval/data/dacon_gold.jsonl from the CSV.

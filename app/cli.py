@@ -87,12 +87,34 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from eval.runner import run_eval
+DEFAULT_GOLD = Path("eval/gold.jsonl")
 
-    summary = run_eval(_engine(settings), args.gold, out_path=args.out, report_dir=args.report, limit=args.limit,
-                       progress=not args.quiet)
-    print(summary.to_text())
+
+def _load_index(engine) -> None:
+    """Load before the run: a missing or broken index would otherwise fail every item and still exit 0."""
+    from index.store import IndexMissing
+
+    try:
+        engine.index  # noqa: B018 - the property loads the index
+    except (OSError, ValueError, KeyError) as exc:  # a half-written or foreign index directory
+        raise IndexMissing(f"색인을 불러올 수 없습니다 (cannot load the index): {exc}") from exc
+
+
+def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.runner import EvalSetupError, check_gold_files, run_eval, summary_text
+    from index.store import IndexMissing
+
+    gold = args.gold or [DEFAULT_GOLD]
+    try:
+        check_gold_files(gold)  # before the model loads: a typo should fail in a second
+        engine = _engine(settings)
+        _load_index(engine)
+        summary = run_eval(engine, gold, out_path=args.out, report_dir=args.report, limit=args.limit,
+                           progress=not args.quiet, split=args.split)
+    except (EvalSetupError, IndexMissing) as exc:
+        print(f"오류: {exc}", file=sys.stderr)
+        return 2
+    print(summary_text(summary))
     return 0
 
 
@@ -121,6 +143,8 @@ def _add_index_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from eval.splits import ALL, SPLITS
+
     parser = argparse.ArgumentParser(
         prog="docqa",
         description="한국어 보고서 질의응답 (Korean report QA): 정확한 수치와 쪽 인용으로 답합니다.",
@@ -155,7 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_ask)
 
     p = sub.add_parser("eval", help="정답셋으로 정확도를 잽니다 (evaluate against a gold set)")
-    p.add_argument("--gold", type=Path, default=Path("eval/gold.jsonl"), help="정답셋 JSONL (default eval/gold.jsonl)")
+    p.add_argument("--gold", type=Path, action="append",
+                   help="정답셋 JSONL, 여러 번 지정하면 합쳐서 평가 (repeatable; default eval/gold.jsonl)")
+    p.add_argument("--split", choices=[*SPLITS, ALL], default=ALL,
+                   help="이 분할의 문항만 (only this split of the items; default all)")
     p.add_argument("--out", type=Path, default=Path("var/eval/results.jsonl"), help="문항별 결과 JSONL")
     p.add_argument("--report", type=Path, default=Path("var/eval/report"), help="보고서(Markdown, PNG) 폴더")
     p.add_argument("--limit", type=int, help="앞의 N문항만 (first N items only)")

@@ -81,9 +81,8 @@ def _with_unit(text: str, match: re.Match) -> str:
     """A short figure plus the character after it when that is a unit; '' for a bare single digit."""
     figure = match.group().rstrip(",.")
     end = match.start() + len(figure)
-    if _n_digits(figure) <= SHORT_FIGURE_DIGITS and end < len(text):
-        if text[end] in UNITS:
-            return figure + text[end]
+    if _n_digits(figure) <= SHORT_FIGURE_DIGITS and end < len(text) and text[end] in UNITS:
+        return figure + text[end]
     return "" if _n_digits(figure) < 2 else figure
 
 
