@@ -29,7 +29,7 @@ class Settings:
     llm_timeout: float = field(default_factory=lambda: float(os.environ.get("DOCQA_LLM_TIMEOUT", "30")))
     api_token: str = field(default_factory=lambda: os.environ.get("DOCQA_API_TOKEN", ""))
 
-    def with_overrides(self, **values) -> "Settings":
+    def with_overrides(self, **values) -> Settings:
         """Copy with the given non-None values (CLI flags win over environment)."""
         names = {f.name for f in fields(self)}
         return replace(self, **{k: v for k, v in values.items() if k in names and v is not None})

@@ -46,6 +46,8 @@ class Engine:
         self.model_id = f"{model_fingerprint(self.model_dir)}+p{PASSAGE_FORMAT}"
         self._encoder = None
         self._index = None
+        self._scorer = None
+        self._view = None
         self._write_lock = threading.Lock()
         self._load_lock = threading.Lock()
 
@@ -100,11 +102,34 @@ class Engine:
 
     def scope(self, question: str, filters: Filters | None = None) -> Filters:
         """Explicit filters, else the report(s) the question names by organization and year."""
-        from .answer import infer_filters
+        from index.scope import infer_files
 
         if filters and (filters.files or filters.organizations or filters.years or filters.kinds):
             return filters
-        return infer_filters(question, self.index.docs)
+        return Filters(files=infer_files(question, self.index.docs))
+
+    def scope_files(self, question: str, filters: Filters | None = None) -> list[str]:
+        """The reports a question is answered from, as file names ([] for all)."""
+        f = self.scope(question, filters)
+        if not (f.organizations or f.years):
+            return list(f.files)
+        return [d.file for d in self.index.docs
+                if (not f.files or d.file in f.files)
+                and (not f.organizations or any(o in d.organization or d.organization in o for o in f.organizations))
+                and (not f.years or any(str(y) in d.date[:4] or str(y) in d.title for y in f.years))]
+
+    @property
+    def scorer(self):
+        if self._scorer is None:
+            from .answer.scorer import Scorer
+
+            self._scorer = Scorer.load()
+        return self._scorer
+
+    def retrieval(self):
+        from index.retrieval import Retrieval
+
+        return Retrieval(self.index, self.encoder)
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[SearchHit]:
         index = self.index
@@ -117,13 +142,32 @@ class Engine:
         return hits
 
     def ask(self, question: str, filters: Filters | None = None) -> Answer:
-        from .answer import answer_question
+        """The generated answer when an LLM endpoint is set and its answer checks out, else the extractive one."""
+        from .answer import answer
 
-        self.index, self.encoder  # loading once is not part of a question's latency
+        _ = (self.index, self.encoder, self.scorer)  # loading once is not part of a question's latency
         start = time.perf_counter()
-        result = answer_question(self, question, filters)
+        retrieval = self._retrieval_view()
+        files = self.scope_files(question, filters)
+        result = self._generated(question, retrieval, files) or answer(retrieval, question, files, self.scorer)
         result.latency_ms = round((time.perf_counter() - start) * 1000, 1)
         return result
+
+    def _retrieval_view(self):
+        """One view per loaded index, so its word statistics are computed once and reused."""
+        index = self.index
+        if self._view is None or self._view.index is not index:
+            self._view = self.retrieval()
+        return self._view
+
+    def _generated(self, question: str, retrieval, files: list[str]) -> Answer | None:
+        if not self.settings.llm_base_url or not question.strip():
+            return None
+        from .answer import LLM_CONTEXT_CHUNKS, context_chunks
+        from .llm import generate_answer
+
+        chunks = context_chunks(retrieval, question, files, self.scorer)[:LLM_CONTEXT_CHUNKS]
+        return generate_answer(self.settings, question, chunks)
 
     def documents(self) -> list[DocumentInfo]:
         return [DocumentInfo(**{k: getattr(d, k) for k in DocumentInfo.model_fields}) for d in self.index.docs]

@@ -27,12 +27,23 @@ def format_eok(won: float) -> str:
     """13,797,110,000 -> "137억 9,711만원" (rounded to 만원), as staff write large sums."""
     sign = "-" if won < 0 else ""
     won = abs(won)
-    eok, rest = divmod(int(round(won / 10_000)), 10_000)
+    eok, rest = divmod(round(won / 10_000), 10_000)
     if eok and rest:
         return f"{sign}{eok:,}억 {rest:,}만원"
     if eok:
         return f"{sign}{eok:,}억원"
     return f"{sign}{rest:,}만원"
+
+
+def format_korean_amount(won: float) -> str:
+    """2,007,800,000,000 -> "2조 78억원"; below 1조 as format_eok ("137억 9,711만원")."""
+    sign = "-" if won < 0 else ""
+    jo, rest = divmod(round(abs(won) / 10_000), 100_000_000)
+    if not jo:
+        return format_eok(won)
+    eok, man = divmod(rest, 10_000)
+    parts = [f"{jo:,}조"] + ([f"{eok:,}억"] if eok else []) + ([f"{man:,}만"] if man else [])
+    return sign + " ".join(parts) + "원"
 
 
 def parse_korean_amount(text: str) -> float | None:

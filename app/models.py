@@ -12,11 +12,23 @@ class Citation(BaseModel):
     quote: str = ""
 
 
+class Evidence(BaseModel):
+    """A figure (or sentence) the answer stands on, with where it is printed."""
+
+    value: str
+    unit: str = ""
+    row: str = ""
+    column: str = ""
+    file: str
+    page: int | None = None
+
+
 class Answer(BaseModel):
     question: str
     answer: str
     abstained: bool
     citations: list[Citation] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
     latency_ms: float = 0.0
 
 

@@ -20,14 +20,14 @@ from reportlab import rl_config
 
 rl_config.invariant = 1  # fixed dates and document ID -> byte-identical rebuilds
 
-from reportlab.lib import colors  # noqa: E402
-from reportlab.lib.enums import TA_CENTER  # noqa: E402
-from reportlab.lib.pagesizes import A4  # noqa: E402
-from reportlab.lib.styles import ParagraphStyle  # noqa: E402
-from reportlab.lib.units import mm  # noqa: E402
-from reportlab.pdfbase import pdfmetrics  # noqa: E402
-from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
-from reportlab.platypus import (  # noqa: E402
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import (
     KeepTogether,
     PageBreak,
     Paragraph,
@@ -71,6 +71,14 @@ OUTPUT_NAMES = {
     "003": "2020_서울디지털재단_주요업무보고.pdf",
     "004": "2024_디지털정책관_예산안검토보고.pdf",
 }
+# Names staff use for these reports besides the organization's own; written into the manifest so the
+# question scoper reads them as corpus facts.
+ALIASES = {
+    "001": ["디지털재단"],
+    "002": ["디지털도시국"],
+    "003": ["디지털재단"],
+    "004": ["디지털정책관", "예산안검토", "검토보고", "수석전문위원", "시의회"],
+}
 
 MARGIN = 18 * mm
 BODY_SIZE = 10
@@ -78,8 +86,8 @@ TABLE_SIZE = 8.5
 CELL_PAD = 2.5
 
 # Only these tags count as HTML markup; "<AI행정서비스 ...>" or "< 개요 >" are text.
-HTML_TAG = re.compile(r"</?(?:p|ul|ol|li|br|input|u|i|b|span|div|strong|em|sup|sub)\b[^<>]*>", re.I)
-HTML_BREAK = re.compile(r"</?(?:p|ul|ol|li|br|div)\b[^<>]*>", re.I)
+HTML_TAG = re.compile(r"</?(?:p|ul|ol|li|br|input|u|i|b|span|div|strong|em|sup|sub)\b[^<>]*>", re.IGNORECASE)
+HTML_BREAK = re.compile(r"</?(?:p|ul|ol|li|br|div)\b[^<>]*>", re.IGNORECASE)
 H1 = re.compile(r"^(?:[IVX]+|[Ⅰ-Ⅻ]|\|)\.\s*\S")  # "I. 일반 현황", "Ⅱ.", OCR'd "|."
 DIVIDER = re.compile(r"^(?:[IVX]+|[Ⅰ-Ⅻ])$")  # a lone section numeral from a divider page
 NUMBERED = re.compile(r"^\d+(?:-\d+)?\.\s+\S")  # "1. 서울시 과학행정 선도", "1-1. ..."
@@ -326,7 +334,10 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
         text = substitute((args.src / meta["source"]).read_text(encoding="utf-8"))
         check_glyphs(text)
         pages[name] = build_pdf(text, meta, args.out / name)
-        manifest.append({"file": name, **{k: meta[k] for k in ("title", "organization", "date", "kind", "source")}})
+        entry = {"file": name, **{k: meta[k] for k in ("title", "organization", "date", "kind", "source")}}
+        if meta["source"][:3] in ALIASES:
+            entry["aliases"] = ALIASES[meta["source"][:3]]
+        manifest.append(entry)
         print(f"{name}: {pages[name]} pages")
     (args.out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 

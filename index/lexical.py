@@ -22,6 +22,23 @@ class KoreanTokenizer:
     def __init__(self) -> None:
         self._kiwi = Kiwi()
 
+    def morphemes(self, text: str) -> list[tuple[str, str]]:
+        """(form, tag) of every morpheme, for parsing questions (particles and endings included).
+
+        Adjacent nouns written as one word where one is a single syllable are joined back: kiwi splits
+        "국비랑" into "국"+"비" and "리모델링비" into "리모델링"+"비", which are the words staff mean.
+        """
+        out: list[tuple[str, str]] = []
+        end = -1
+        for tok in self._kiwi.tokenize(text):
+            glued = tok.start == end and out and out[-1][1] == "NNG" and tok.tag == "NNG"
+            if glued and (len(tok.form) == 1 or len(out[-1][0]) == 1):
+                out[-1] = (out[-1][0] + tok.form, "NNG")
+            else:
+                out.append((tok.form, tok.tag))
+            end = tok.start + tok.len
+        return out
+
     def __call__(self, text: str) -> list[str]:
         tokens: list[str] = []
         for tok in self._kiwi.tokenize(text):

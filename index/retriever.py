@@ -87,6 +87,18 @@ class DenseRetriever(_IndexRetriever):
         return self.index.dense_scores(vector, self.filters.mask(self.index.chunks), k)
 
 
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved chunk with what each retriever thought of it (ranks are 0-based, None when unranked)."""
+
+    chunk: Chunk
+    row: int  # position in the index
+    score: float  # fused
+    lexical_rank: int | None = None
+    dense_rank: int | None = None
+    dense_score: float = 0.0  # cosine to the question
+
+
 class HybridRetriever(_IndexRetriever):
     """Weighted RRF of lexical and dense ranks, plus a boost for a table naming the asked row and column."""
 
@@ -97,21 +109,33 @@ class HybridRetriever(_IndexRetriever):
         self.weights = weights or FusionWeights()
 
     def ranked(self, query: str, k: int) -> list[tuple[int, float]]:
+        return [(h.row, h.score) for h in self.hits(query, k)]
+
+    def hits(self, query: str, k: int) -> list[Hit]:
         w = self.weights
         mask = self.filters.mask(self.index.chunks)
         fused: dict[int, float] = {}
+        lexical: dict[int, int] = {}
+        dense: dict[int, tuple[int, float]] = {}
         for rank, (row, _) in enumerate(self.index.lexical_scores(query, mask, w.depth)):
             fused[row] = fused.get(row, 0.0) + w.lexical / (w.rrf_k + rank + 1)
+            lexical[row] = rank
         if self.encoder is not None and w.dense > 0:
             vector = self.encoder.embed_queries([query])[0]
-            for rank, (row, _) in enumerate(self.index.dense_scores(vector, mask, w.depth)):
+            for rank, (row, cosine) in enumerate(self.index.dense_scores(vector, mask, w.depth)):
                 fused[row] = fused.get(row, 0.0) + w.dense / (w.rrf_k + rank + 1)
+                dense[row] = (rank, cosine)
         if w.table_boost:
             q = compact(query)
             for row in fused:
                 if table_match(self.index.chunks[row], q):
                     fused[row] += w.table_boost
-        return sorted(fused.items(), key=lambda item: -item[1])[:k]
+        top = sorted(fused.items(), key=lambda item: -item[1])[:k]
+        return [
+            Hit(self.index.chunks[row], row, score, lexical.get(row), dense.get(row, (None, 0.0))[0],
+                dense.get(row, (None, 0.0))[1])
+            for row, score in top
+        ]
 
 
 def table_match(chunk: Chunk, compact_query: str) -> bool:

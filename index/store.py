@@ -12,16 +12,25 @@ import math
 import shutil
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import faiss
 import numpy as np
 
 from ingest.models import Chunk, DocumentMeta
-from ingest.pipeline import Failure, corpus_files, ingest_paths, load_manifest, meta_for, read_chunks, write_chunks
+from ingest.pipeline import (
+    Failure,
+    corpus_files,
+    ingest_paths,
+    load_manifest,
+    meta_for,
+    read_chunks,
+    write_chunks,
+)
 
 from .lexical import BM25Index, KoreanTokenizer
 
@@ -47,6 +56,8 @@ class IndexedDocument:
     pages: int
     chunks: int
     tables: int
+    kind: str = ""
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass
@@ -152,7 +163,7 @@ class DocIndex:
         shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
-    def load(cls, index_dir: Path, tokenizer: KoreanTokenizer | None = None) -> "DocIndex":
+    def load(cls, index_dir: Path, tokenizer: KoreanTokenizer | None = None) -> DocIndex:
         index_dir = resolve_index_dir(index_dir)
         meta = json.loads((index_dir / "meta.json").read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT_VERSION:
@@ -245,7 +256,8 @@ def build_or_update(
         if p.name in stats:
             m = meta_for(p, manifest)
             s = stats[p.name]
-            docs.append(IndexedDocument(p.name, hashes[p.name], m.title, m.organization, m.date, s.pages, s.chunks, s.tables))
+            docs.append(IndexedDocument(p.name, hashes[p.name], m.title, m.organization, m.date, s.pages, s.chunks,
+                                        s.tables, m.kind, m.aliases))
             (report.replaced if p.name in old_docs else report.added).append(p.name)
     docs.sort(key=lambda d: d.file)
 

@@ -19,6 +19,8 @@ class DocumentMeta:
     date: str = ""
     source: str = ""
     kind: str = ""
+    # Other names staff use for the organization or report ("디지털재단", "검토보고"); corpus facts, not code.
+    aliases: tuple[str, ...] = ()
 
     @property
     def year(self) -> int | None:

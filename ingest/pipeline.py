@@ -51,7 +51,12 @@ def load_manifest(corpus_dir: Path) -> dict[str, DocumentMeta]:
         return {}
     entries = json.loads(path.read_text(encoding="utf-8"))
     fields = DocumentMeta.__dataclass_fields__
-    return {e["file"]: DocumentMeta(**{k: v for k, v in e.items() if k in fields}) for e in entries}
+    metas = {}
+    for e in entries:
+        values = {k: v for k, v in e.items() if k in fields}
+        values["aliases"] = tuple(values.get("aliases", ()))
+        metas[e["file"]] = DocumentMeta(**values)
+    return metas
 
 
 def meta_for(path: Path, manifest: dict[str, DocumentMeta]) -> DocumentMeta:

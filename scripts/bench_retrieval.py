@@ -16,9 +16,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.config import Settings  # noqa: E402
-from app.engine import Engine  # noqa: E402
-from index.retriever import DenseRetriever, FusionWeights, HybridRetriever, LexicalRetriever  # noqa: E402
+from app.config import Settings
+from app.engine import Engine
+from index.retriever import (
+    DenseRetriever,
+    FusionWeights,
+    HybridRetriever,
+    LexicalRetriever,
+)
 
 
 def metrics(ranks: list[int | None]) -> dict[str, float]:

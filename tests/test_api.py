@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 
 from app.api import UploadError, create_app, safe_filename
 from app.engine import Engine
+from app.models import ABSTAIN_TEXT, Answer
 from index.store import file_sha256
 from ingest.pipeline import meta_for
-from app.models import ABSTAIN_TEXT, Answer
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"

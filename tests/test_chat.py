@@ -12,7 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.chat import EXAMPLE_QUESTIONS, citation_label, escape_md, settings_env, streamlit_command
+from app.chat import (
+    EXAMPLE_QUESTIONS,
+    citation_label,
+    escape_md,
+    settings_env,
+    streamlit_command,
+)
 from app.models import ABSTAIN_TEXT, Citation
 
 REPO = Path(__file__).resolve().parent.parent

@@ -8,7 +8,13 @@ import pytest
 from app.cli import main as cli_main
 from ingest.models import DocumentMeta, Grid, Line
 from ingest.normalize import clean_label, repair_split_numbers, squash_letter_spacing
-from ingest.pipeline import ingest_corpus, ingest_file, ingest_paths, load_manifest, read_chunks
+from ingest.pipeline import (
+    ingest_corpus,
+    ingest_file,
+    ingest_paths,
+    load_manifest,
+    read_chunks,
+)
 from ingest.structure import aligned_grids, structure
 from ingest.text_reader import parse_lines
 
@@ -256,7 +262,7 @@ def test_empty_ruled_grid_is_skipped_not_fatal():
 
 
 def test_unexpected_parser_error_fails_one_file_only(tmp_path, monkeypatch):
-    import ingest.pipeline as pipeline
+    from ingest import pipeline
 
     good = tmp_path / "good.txt"
     good.write_text("Ⅰ. 현황\n정상 보고서입니다.", encoding="utf-8")

@@ -24,7 +24,7 @@ class FakeOpenAI(BaseHTTPRequestHandler):
     reply = ""
     seen: list[dict] = []
 
-    def do_POST(self):  # noqa: N802 (http.server API)
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         FakeOpenAI.seen.append(body)
         payload = {

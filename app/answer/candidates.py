@@ -1,0 +1,273 @@
+"""Typed answer candidates generated from retrieved chunks: cells, rows, extremes, differences, spans, lists.
+
+Generators only propose; the fitted scorer (scorer.py) decides. Each candidate knows its own labels
+(what it says about itself: row and column headers, or its sentence) apart from its context (caption,
+section), since the features weigh the two differently.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from index.retriever import Hit
+from ingest.models import Chunk, TableRow
+from ingest.normalize import compact
+
+from ..korean_numbers import base_unit, value_of
+from .intent import Intent
+
+TOTAL_ROWS = frozenset({"계", "합계", "총계", "총합계", "소계", "총괄", "전체"})
+_RATE_COLUMN = re.compile(r"[률율]|비율|비중|%|/\s*[A-Z]")
+_HEADCOUNT = re.compile(r"정원|현원|인력|인원|과부족|직급|직원")
+_SPLIT = re.compile(r"(?<=[다음함됨임])\.\s+|\n")
+_META_LINE = re.compile(r"^\(.*(?:기준|단위).*\)$")
+_ITEM = re.compile(r"^(?:\d{1,2}[.)]|[-－・◦▪○❍●•ㅇ□■▸▹]|[①-⑳]|[가-하][.)])\s*\S")
+_SUB_ITEM = re.compile(r"^(?:[-－・◦▪•※▸▹]|\(\S+\))\s*")
+SPAN_WIDTHS = (1, 2, 3)
+MAX_LIST_ITEMS = 12
+
+
+@dataclass
+class Candidate:
+    kind: str  # cell | row | extreme | difference | span | list
+    hit: Hit
+    rank: int  # retrieval rank of its chunk, 0-based
+    labels: str  # what the candidate says about itself: row + column headers, or its own sentence(s)
+    text: str  # the answer as shown
+    quote: str  # what the citation quotes
+    value: str = ""  # the printed figure a cell answers with
+    unit: str = ""
+    row: str = ""
+    column: str = ""
+    direction: str = ""  # extremes: "max" / "min"
+    table_row: TableRow | None = None
+    features: dict[str, float] = field(default_factory=dict)
+    probability: float = 0.0
+
+    @property
+    def chunk(self) -> Chunk:
+        return self.hit.chunk
+
+
+def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str], list[str]]) -> list[Candidate]:
+    """All candidates from the retrieved chunks; `section_lines` holds every text line per (file, section)."""
+    out: list[Candidate] = []
+    for rank, hit in enumerate(hits):
+        if hit.chunk.kind == "table":
+            out += cells(hit, rank)
+            out += rows(hit, rank)
+            if intent.operation == "superlative":
+                out += extremes(hit, rank)
+            if intent.operation == "compare":
+                out += differences(hit, rank)
+        else:
+            out += spans(hit, rank)
+            if intent.operation == "compare":
+                out += span_differences(hit, rank)
+            if intent.operation in ("list", "count") or intent.answer_type == "list":
+                out += lists(hit, rank, section_lines.get((hit.chunk.file, hit.chunk.section), []))
+    return out
+
+
+# ------------------------------------------------------------------ tables
+
+def value_columns(chunk: Chunk) -> list[str]:
+    """Column labels aligned with TableRow.values (columns[0] names the row-header column)."""
+    return chunk.columns[1:]
+
+
+def unit_for(chunk: Chunk, column: str, value: str) -> str:
+    """The unit a figure is printed in: the table's unit line, % in the cell, or 명 for staffing tables."""
+    if value.strip().endswith("%") or not re.search(r"\d", value) or _RATE_COLUMN.search(column):
+        return ""
+    if not value.strip()[-1].isdigit():
+        return ""  # "51명", "3종": the cell prints its own unit
+    unit = base_unit(chunk.unit)
+    if unit == "%":
+        return "%"
+    if not unit and _HEADCOUNT.search(f"{chunk.caption} {chunk.section} {column}"):
+        return "명"
+    return unit
+
+
+def row_text_labels(row: TableRow) -> str:
+    """The row header and the row's text cells (a program name in a budget list is a text cell)."""
+    texts = [v for v in row.values if v.strip() and value_of(v) is None and len(v) <= 60]
+    return " ".join([row.header, *texts])
+
+
+def is_total(row: TableRow) -> bool:
+    return compact(row.header) in TOTAL_ROWS
+
+
+def _row_quote(chunk: Chunk, row: TableRow) -> str:
+    cells = " | ".join([row.header, *[v.replace("\n", " ") for v in row.values]])
+    return (f"{chunk.caption}: " if chunk.caption else "") + cells
+
+
+def row_summary(chunk: Chunk, row: TableRow, skip: int | None = None) -> str:
+    """ "인건비: 2025 예산현액 2,824,210천원, 증감률 13.5%": the row's cells with their column labels."""
+    parts = []
+    for j, (col, val) in enumerate(zip(value_columns(chunk), row.values)):
+        val = val.replace("\n", " ").strip()
+        if j == skip or not val or val == row.header or val == "-":
+            continue
+        parts.append(f"{col} {val}{unit_for(chunk, col, val)}" if col else val)
+    return f"{row.header}: " + ", ".join(parts)
+
+
+def cells(hit: Hit, rank: int) -> list[Candidate]:
+    chunk = hit.chunk
+    out = []
+    for row in chunk.rows:
+        row_labels = row_text_labels(row)
+        for j, (col, val) in enumerate(zip(value_columns(chunk), row.values)):
+            val = val.replace("\n", " ").strip()
+            if not val or val in ("-", row.header):
+                continue
+            unit = unit_for(chunk, col, val)
+            out.append(Candidate(
+                kind="cell", hit=hit, rank=rank, labels=f"{row_labels} {col}", text=f"{val}{unit} ({row.header}, {col})",
+                quote=_row_quote(chunk, row), value=val, unit=unit, row=row.header, column=col, table_row=row,
+            ))
+    return out
+
+
+def rows(hit: Hit, rank: int) -> list[Candidate]:
+    chunk = hit.chunk
+    return [
+        Candidate(kind="row", hit=hit, rank=rank, labels=row_text_labels(row), text=row_summary(chunk, row),
+                  quote=_row_quote(chunk, row), row=row.header, table_row=row)
+        for row in chunk.rows if any(v.strip() for v in row.values)
+    ]
+
+
+def _numeric(val: str) -> float | None:
+    return value_of(val) if val.strip() and not val.strip().endswith("%") else None
+
+
+def extremes(hit: Hit, rank: int) -> list[Candidate]:
+    """Per figure column, the row with the largest and the smallest value (total rows excluded)."""
+    chunk = hit.chunk
+    body = [r for r in chunk.rows if not is_total(r)]
+    out = []
+    for j, col in enumerate(value_columns(chunk)):
+        rate = any(r.values[j].strip().endswith("%") for r in body if j < len(r.values))
+        scored = [(value_of(r.values[j]), r) for r in body if j < len(r.values) and r.values[j].strip()]
+        scored = [(v, r) for v, r in scored if v is not None]
+        if len(scored) < 2:
+            continue
+        for direction, (v, row) in (("max", max(scored, key=lambda x: x[0])), ("min", min(scored, key=lambda x: x[0]))):
+            val = row.values[j].strip()
+            unit = "" if rate else unit_for(chunk, col, val)
+            word = "가장 큼" if direction == "max" else "가장 작음"
+            out.append(Candidate(
+                kind="extreme", hit=hit, rank=rank, labels=f"{row_text_labels(row)} {col}",
+                text=f"{row_text_labels(row)}: {col} {val}{unit} ({word}, {len(scored)}개 중)",
+                quote=_row_quote(chunk, row), value=val, unit=unit, row=row.header, column=col,
+                direction=direction, table_row=row,
+            ))
+    return out
+
+
+_YEARISH = re.compile(r"20\d{2}|[’'‘]\d{2}")
+
+
+def differences(hit: Hit, rank: int) -> list[Candidate]:
+    """Two figure columns of one row that name different years (or 예산안/현액 pairs): their difference."""
+    from ..korean_numbers import format_number
+
+    chunk = hit.chunk
+    cols = value_columns(chunk)
+    dated = [j for j, c in enumerate(cols) if _YEARISH.search(c)]
+    out = []
+    for row in chunk.rows:
+        nums = [j for j in dated if j < len(row.values) and _numeric(row.values[j]) is not None]
+        for a_i, a in enumerate(nums):
+            for b in nums[a_i + 1:]:
+                va, vb = _numeric(row.values[a]), _numeric(row.values[b])
+                if _YEARISH.search(cols[a]).group() == _YEARISH.search(cols[b]).group():
+                    continue
+                unit = unit_for(chunk, cols[a], row.values[a])
+                diff = va - vb
+                pct = f", {diff / vb * 100:+.1f}%" if vb else ""
+                text = (f"{row.header}: {cols[a]} {row.values[a].strip()}{unit}, {cols[b]} {row.values[b].strip()}{unit} "
+                        f"→ 차이 {format_number(diff, row.values[a])}{unit}{pct}")
+                out.append(Candidate(
+                    kind="difference", hit=hit, rank=rank, labels=f"{row_text_labels(row)} {cols[a]} {cols[b]}",
+                    text=text, quote=_row_quote(chunk, row), value=format_number(diff, row.values[a]), unit=unit,
+                    row=row.header, column=f"{cols[a]} − {cols[b]}", table_row=row,
+                ))
+    return out
+
+
+# ------------------------------------------------------------------ prose
+
+def pieces(text: str) -> list[str]:
+    """Sentences and list items; "(’25. 10. 16. 기준, 단위: 명)" lines are labels, not answers."""
+    return [p.strip() for p in _SPLIT.split(text) if len(p.strip()) >= 4 and not _META_LINE.match(p.strip())]
+
+
+def spans(hit: Hit, rank: int) -> list[Candidate]:
+    """A line alone, and with the one or two lines after it (a bullet and its sub-bullets)."""
+    lines = pieces(hit.chunk.text)
+    out = []
+    for i in range(len(lines)):
+        for width in SPAN_WIDTHS:
+            if i + width > len(lines):
+                break
+            text = " ".join(lines[i:i + width])
+            out.append(Candidate(kind="span", hit=hit, rank=rank, labels=text, text=text, quote=text))
+    return out
+
+
+_COUNTED = re.compile(r"(△?\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(명|건|개|팀|원|천원|백만원|억원|%)")
+
+
+def span_differences(hit: Hit, rank: int) -> list[Candidate]:
+    """A sentence with two figures of one unit (a before and an after): their difference, with the sentence."""
+    from ..korean_numbers import format_number
+
+    out = []
+    for c in spans(hit, rank):
+        found = _COUNTED.findall(c.text)
+        for (a, unit), (b, unit_b) in zip(found, found[1:]):
+            va, vb = value_of(a), value_of(b)
+            if unit != unit_b or va is None or vb is None or va == vb:
+                continue
+            diff = format_number(abs(va - vb), a)
+            out.append(Candidate(kind="difference", hit=hit, rank=rank, labels=c.labels,
+                                 text=f"{diff}{unit} 차이 ({a}{unit} → {b}{unit}): {unbullet(c.text)}",
+                                 quote=c.quote, value=diff, unit=unit))
+    return out
+
+
+def lists(hit: Hit, rank: int, section_lines: list[str]) -> list[Candidate]:
+    """The items under the chunk's heading, across all chunks of that section, counted.
+
+    Only the most frequent bullet kind counts ("1." items, not the "□" heading above them or "-" notes)."""
+    heading = hit.chunk.section.split(" > ")[-1]
+    items = [ln for ln in section_lines
+             if _ITEM.match(ln) and not _SUB_ITEM.match(ln) and compact(unbullet(ln)) != compact(heading)]
+    kinds: dict[str, list[str]] = {}
+    for ln in items:
+        kinds.setdefault(_bullet_kind(ln), []).append(ln)
+    items = max(kinds.values(), key=len, default=[])
+    if len(items) < 2:
+        return []
+    shown = "; ".join(unbullet(it) for it in items[:MAX_LIST_ITEMS])
+    return [Candidate(kind="list", hit=hit, rank=rank, labels=heading, text=f"{len(items)}개: {shown}",
+                      quote=items[0])]
+
+
+def _bullet_kind(line: str) -> str:
+    """ "1." and "2)" are one kind, "①" another, "□" another: digits are folded away."""
+    return re.sub(r"\d+", "0", line.strip()[:2])[:2] if line.strip()[:1].isdigit() else line.strip()[:1]
+
+
+_BULLET = re.compile(r"^(?:[□■○◦❍●・·•▪ㅇ※\-－▸▹]\s*|\d{1,2}[.)]\s*|[①-⑳]\s*|[가-하][.)]\s*)+")
+
+
+def unbullet(text: str) -> str:
+    """ "□ 인력 : 57명" -> "인력 : 57명": outline markers are layout, not answer."""
+    return _BULLET.sub("", text.strip())

@@ -1,0 +1,81 @@
+"""From scored candidates to one answer: the best candidate, one more per part a question leaves
+uncovered, both sides of a comparison across reports, or an abstention below the fitted threshold."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ingest.normalize import compact
+
+from ..korean_numbers import format_number, value_of
+from .candidates import Candidate
+from .intent import Intent
+from .render import headline, limit_for, render, trim
+
+MAX_PARTS = 3
+
+
+@dataclass
+class Composition:
+    text: str
+    chosen: list[Candidate] = field(default_factory=list)
+
+    @property
+    def abstained(self) -> bool:
+        return not self.chosen
+
+
+def compose(intent: Intent, ranked: list[Candidate], confident: bool, part_threshold: float,
+            per_file: dict[str, list[Candidate]] | None = None) -> Composition:
+    """`ranked`: candidates best first; `confident`: the calibrated confidence reached the threshold;
+    `per_file`: candidates per report, best first, when a comparison names several reports."""
+    if per_file and len(per_file) >= 2 and intent.operation == "compare":
+        both = _across_reports(intent, per_file, part_threshold)
+        if both is not None:
+            return both
+    if not ranked or not confident:
+        return Composition("")
+    chosen = [ranked[0]]
+    if intent.multi_part:
+        chosen += _other_parts(intent, ranked, chosen, part_threshold)
+    return Composition(render(chosen, intent.answer_type, intent.terms), chosen)
+
+
+def _head(part: tuple[str, ...]) -> str:
+    """The word a Korean noun phrase is about comes last: "7급 정원" is about 정원."""
+    return part[-1]
+
+
+def _other_parts(intent: Intent, ranked: list[Candidate], chosen: list[Candidate], threshold: float) -> list[Candidate]:
+    """For each part whose head word the answer so far does not show, the best candidate that names it."""
+    from .render import with_row
+
+    extra: list[Candidate] = []
+    for part in intent.parts:
+        shown = compact(" ".join(with_row(c) for c in chosen + extra)).lower()
+        if _head(part) in shown:
+            continue
+        match = next((c for c in ranked if c.probability >= threshold and c not in chosen + extra
+                      and _head(part) in compact(c.labels).lower()), None)
+        if match is not None and len(chosen) + len(extra) < MAX_PARTS:
+            extra.append(match)
+    return extra
+
+
+def _across_reports(intent: Intent, per_file: dict[str, list[Candidate]], threshold: float) -> Composition | None:
+    """ "A국이랑 B국 정원 비교": each side from its own report, both cited, with the difference."""
+    best = [cands[0] for cands in per_file.values() if cands and cands[0].probability >= threshold]
+    if len(best) < 2:
+        return None
+    best = best[:2]
+    sides = [f"{_report_name(c)}: {headline(c)}" for c in best]
+    text = " / ".join(sides)
+    a, b = (value_of(c.value) if c.value else None for c in best)
+    if a is not None and b is not None and best[0].unit == best[1].unit:
+        diff = a - b
+        text += f" → 차이 {format_number(abs(diff), best[0].value)}{best[0].unit}"
+    return Composition(trim(text, limit_for(intent.answer_type)), best)
+
+
+def _report_name(c: Candidate) -> str:
+    chunk = c.chunk
+    return chunk.organization.split("(")[0].strip() or chunk.title

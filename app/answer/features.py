@@ -1,0 +1,183 @@
+"""Named features of a candidate: what the one scorer weighs. Values are plain measurements (shares,
+ranks, 0/1 facts); every weight on them is fitted (eval/fit_scorer.py) and lives in weights.json.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ingest.normalize import compact
+
+from .candidates import Candidate, is_total, row_summary, value_columns
+from .intent import Intent
+
+FEATURES = (
+    "own_cov", "row_cov", "col_cov", "ctx_cov", "all_cov", "row_col", "part_cov", "row_exact", "col_exact",
+    "rank_inv", "fused_rel", "dense", "lexical_top",
+    "type_fit", "type_clash", "has_figure", "near_figure", "lead_cov", "tail_type_fit",
+    "year_fit", "year_clash", "year_missing",
+    "total_match", "total_unasked",
+    "heading", "length",
+    "is_cell", "is_row", "is_extreme", "is_difference", "is_span", "is_list",
+    "op_fit", "op_clash", "direction_fit", "change_fit",
+    "unknown_terms", "no_terms",
+)
+KINDS = ("cell", "row", "extreme", "difference", "span", "list")
+OP_KIND = {"superlative": "extreme", "compare": "difference", "list": "list", "count": "list"}
+LENGTH_SCALE = 400  # characters: the longest answer the evaluation accepts
+
+_AMOUNT = re.compile(r"\d\s*(?:천원|백만원|억원|만원|원|억|조)")
+_COUNT = re.compile(r"\d\s*(?:명|건|개소|개|곳|회|팀|대|척|호|종|가구|세대|석)")
+_RATE = re.compile(r"\d\s*%|\d\s*퍼센트")
+_DATE = re.compile(r"\d{1,2}\s*\.\s*\d{1,2}\s*\.|\d{1,2}\s*월|\d{4}\s*\.\s*\d|[’'‘]\d{2}\s*\.|\d{1,2}\s*일|\d+\s*분기|상반기|하반기")
+_PERSON = re.compile(r"☎|담당\s*[:：]|(?:팀장|과장|국장|주무관|위원장|원장|대표)\b|\d{3,4}-\d{4}")
+_PLACE = re.compile(r"에서|일원|센터|홀|회관|청사|광장|공원|[시군구동]\s*\d|장소|위치")
+_REASON = re.compile(r"위해|따라|때문|필요|요구|바람|판단|사료|것으로|우려|미흡|부족|불가피|검토|어려")
+_YEAR = re.compile(r"(20\d{2})|[’'‘`](\d{2})(?!\d)")
+_HEADING = re.compile(r"^(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]|[IVX]+\.|\d{1,2}\.|□|■|[가-하]\.)")
+_CHANGE = re.compile(r"증감|증가|감소|대비|차이|변동")
+_MONEY_UNITS = ("원", "억", "조")
+_COUNT_UNITS = ("명", "건", "개", "곳", "회", "팀", "대")
+
+
+@dataclass(frozen=True)
+class QuestionFacts:
+    """What every candidate of one question shares: the intent and how much of it the corpus knows."""
+
+    intent: Intent
+    compact_question: str
+    unknown_share: float  # rarity-weighted share of the question's words that no chunk contains
+    top_score: float  # fused retrieval score of the first hit
+
+
+def question_facts(intent: Intent, known: Callable[[str], bool], top_score: float) -> QuestionFacts:
+    total = sum(intent.weights) or 1.0
+    unknown = sum(w for t, w in zip(intent.terms, intent.weights) if not known(t)) / total
+    return QuestionFacts(intent, compact(intent.question), unknown if intent.terms else 0.0, top_score)
+
+
+def coverage(intent: Intent, text: str) -> float:
+    """Rarity-weighted share of the question's words found in `text` (compact substring match)."""
+    if not intent.terms:
+        return 0.0
+    c = compact(text).lower()
+    total = sum(intent.weights) or 1.0
+    return sum(w for t, w in zip(intent.terms, intent.weights) if t in c) / total
+
+
+def value_types(c: Candidate) -> set[str]:
+    """Kinds of answer a candidate can give: amount, count, rate, date, person, place, reason, list."""
+    if c.kind == "list":
+        return {"list", "count"}
+    if c.kind in ("cell", "extreme", "difference"):
+        col = compact(c.column)
+        if c.value.endswith("%") or c.unit == "%" or re.search(r"[률율]|비율|비중", col):
+            return {"rate"}
+        if c.unit.endswith(_MONEY_UNITS):
+            return {"amount"}
+        if c.unit.endswith(_COUNT_UNITS):
+            return {"count"}
+        if _DATE.search(c.value):
+            return {"date"}
+        return {"amount", "count"} if re.search(r"\d", c.value) else {"text"}
+    return _span_types(c.text)
+
+
+_TYPE_PATTERNS = (("amount", _AMOUNT), ("count", _COUNT), ("rate", _RATE), ("date", _DATE), ("person", _PERSON),
+                  ("place", _PLACE), ("reason", _REASON))
+NEAR_CHARS = 40  # how far after a question word the asked figure may stand to count as "next to it"
+
+
+def _span_types(text: str) -> set[str]:
+    found = {name for name, rx in _TYPE_PATTERNS if rx.search(text)}
+    return found | ({"text"} if not found else set())
+
+
+def _near_figure(c: Candidate, intent: Intent) -> float:
+    """Share of the matched question words followed closely by a figure of the asked kind."""
+    pattern = dict(_TYPE_PATTERNS).get(intent.answer_type)
+    if pattern is None or c.kind != "span" or not intent.terms:
+        return 0.0
+    text = c.text.lower()
+    found = [text.find(t) for t in intent.terms if t in text]
+    if not found:
+        return 0.0
+    near = sum(1 for pos in found if pattern.search(text[pos: pos + NEAR_CHARS]))
+    return near / len(found)
+
+
+def _years_in(text: str) -> set[int]:
+    return {int(m.group(1) or f"20{m.group(2)}") for m in _YEAR.finditer(text)}
+
+
+def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
+    intent = q.intent
+    chunk = c.chunk
+    context = f"{chunk.caption} {chunk.section} {chunk.title} {chunk.organization}"
+    own = coverage(intent, c.labels)
+    row_cov = coverage(intent, c.table_row.header if c.table_row else "")
+    col_cov = coverage(intent, c.column)
+    whole = coverage(intent, f"{c.labels} {context}")
+    types = value_types(c)
+    concrete = intent.answer_type in ("amount", "count", "rate", "date")
+    years_here = _years_in(f"{c.labels} {context} {chunk.date}")
+    own_years = _years_in(c.labels)
+    f = {
+        "own_cov": own,
+        "row_cov": row_cov,
+        "col_cov": col_cov,
+        "ctx_cov": max(0.0, whole - own),
+        "all_cov": whole,
+        "row_col": row_cov * col_cov,
+        "part_cov": _part_coverage(c, intent),
+        "row_exact": float(bool(c.row) and len(compact(c.row)) >= 2 and compact(c.row) in q.compact_question),
+        "col_exact": float(_col_named(c.column, q.compact_question)),
+        "rank_inv": 1.0 / (1 + c.rank),
+        "fused_rel": c.hit.score / q.top_score if q.top_score else 0.0,
+        "dense": c.hit.dense_score,
+        "lexical_top": float(c.hit.lexical_rank == 0),
+        "type_fit": float(intent.answer_type in types),
+        "type_clash": float(concrete and intent.answer_type not in types),
+        "has_figure": float(bool(re.search(r"\d", c.value or c.text))),
+        "year_fit": float(bool(intent.years) and all(y in years_here for y in intent.years)),
+        "year_clash": float(bool(intent.years) and bool(own_years) and not any(y in own_years for y in intent.years)),
+        "year_missing": float(bool(intent.years) and not any(y in years_here for y in intent.years)),
+        "near_figure": _near_figure(c, intent),
+        "lead_cov": coverage(intent, c.labels.split(" - ")[0]) if c.kind == "span" else own,
+        "tail_type_fit": float(c.kind != "span" or intent.answer_type in _span_types(c.text.split(" - ")[-1])),
+        "total_match": float(bool(c.table_row) and is_total(c.table_row) and intent.wants_total),
+        "total_unasked": float(bool(c.table_row) and is_total(c.table_row) and not intent.wants_total),
+        "heading": float(c.kind == "span" and _is_heading(c.text, chunk.section)),
+        "length": min(len(c.text), LENGTH_SCALE) / LENGTH_SCALE,
+        "op_fit": float(OP_KIND.get(intent.operation) == c.kind),
+        "op_clash": float(intent.operation in OP_KIND and OP_KIND[intent.operation] != c.kind),
+        "direction_fit": float(c.kind == "extreme" and c.direction == (intent.direction or "max")),
+        "change_fit": float(intent.operation == "compare" and bool(_CHANGE.search(c.column))),
+        "unknown_terms": q.unknown_share,
+        "no_terms": float(not intent.terms),
+    }
+    for kind in KINDS:
+        f[f"is_{kind}"] = float(c.kind == kind)
+    return f
+
+
+def _col_named(column: str, compact_question: str) -> bool:
+    words = [compact(w) for w in column.split() if len(compact(w)) >= 2]
+    return bool(words) and words[-1] in compact_question
+
+
+def _is_heading(text: str, section: str) -> bool:
+    c = compact(text)
+    if c == compact(section.split(" > ")[-1]):
+        return True
+    return bool(_HEADING.match(text.strip())) and len(c) <= 30 and not re.search(r"\d{2,}", text)
+
+
+def _part_coverage(c: Candidate, intent: Intent) -> float:
+    """Share of the question's parts ("정원" and "현원") the candidate's row or sentence speaks to."""
+    text = c.labels
+    if c.table_row is not None:
+        text += " " + " ".join(value_columns(c.chunk)) + " " + row_summary(c.chunk, c.table_row)
+    c_text = compact(text).lower()
+    return sum(1 for part in intent.parts if any(t in c_text for t in part)) / len(intent.parts)

@@ -1,0 +1,169 @@
+"""What a question asks for, read from kiwi morphemes (not substrings): answer type, operation, parts, years.
+
+"목적"/"실적"/"면적" carry no comparison and "프로그램" no rate: only whole morphemes count as cues.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ingest.normalize import compact
+
+Morphemes = Callable[[str], list[tuple[str, str]]]
+
+CONTENT_TAGS = ("NNG", "NNP", "NR", "SL", "SH", "SN", "XR", "VV", "VA")
+# Question words, counters and verbs of asking carry no evidence: they match every report.
+STOPWORDS = frozenset({
+    "얼마", "몇", "무엇", "뭐", "언제", "누구", "어디", "어떤", "어떻", "알리", "주", "하", "있", "되", "이", "것", "수",
+    "대하", "관하", "나", "좀", "명", "개", "건", "원", "년", "월", "일", "전체", "총", "무슨", "어느", "보고서", "문서",
+    "올해", "작년", "해", "경우", "부분", "내용", "관련", "정도", "말", "가", "알", "보", "요", "각각", "얼마나", "비교",
+    "차이", "대비", "가장", "제일", "많", "적", "크", "작", "높", "낮", "늘", "줄", "그", "거", "데", "뭐뭐", "어디어디",
+    "왜", "이유", "얼만", "혹시", "현재", "지금", "기준", "쯤", "때", "중", "더", "다", "모두", "전부", "정리", "나오",
+})
+
+# Cue morphemes of the expected answer type (checked in this order: the first cue found wins).
+TYPE_CUES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("reason", frozenset({"왜", "이유", "사유", "원인", "의견", "지적", "권고", "요구", "배경", "취지", "요지", "검토의견",
+                          "문제점", "개선", "주문", "당부", "우려"})),
+    ("person", frozenset({"누구", "담당자", "책임자", "팀장", "위원장", "대표", "담당관", "연락처"})),
+    ("date", frozenset({"언제", "날짜", "일정", "기간", "시기", "며칠", "일시", "개최일", "기한", "시점"})),
+    ("place", frozenset({"어디", "장소", "위치", "어디서"})),
+    ("list", frozenset({"뭐뭐", "목록", "종류", "무엇무엇", "나열", "어디어디", "항목"})),
+    ("rate", frozenset({"률", "율", "비율", "퍼센트", "비중", "%"})),
+    ("count", frozenset({"인원", "정원", "현원", "인력", "건수", "개수", "명수", "횟수"})),
+    ("amount", frozenset({"얼마", "금액", "예산", "비용", "사업비", "액수", "억", "원", "예산액", "총사업비", "단가"})),
+)
+COUNT_COUNTERS = frozenset({"명", "개", "건", "곳", "가지", "회", "개소", "종", "팀", "대", "척", "호", "차례"})
+DATE_COUNTERS = frozenset({"월", "일", "년", "시"})
+COMPARE_CUES = frozenset({"비교", "차이", "대비", "증감", "늘", "줄", "증가", "감소", "변화", "변동", "증액", "감액",
+                          "오르", "내리", "커지", "작아지", "전년", "달라지"})
+SUPERLATIVE_CUES = frozenset({"가장", "제일", "최대", "최고", "최저", "최소", "최다", "젤", "1위"})
+MAX_CUES = frozenset({"많", "크", "높", "길", "최대", "최고", "최다", "비싸"})
+MIN_CUES = frozenset({"적", "작", "낮", "짧", "최저", "최소", "싸"})
+LIST_CUES = frozenset({"뭐뭐", "목록", "종류", "무엇무엇", "나열", "어디어디", "항목"})
+TOTAL_CUES = frozenset({"전체", "총액", "총계", "합계", "규모", "모두", "전부", "총"})
+PART_SPLIT_TAGS = ("JC", "JKB")
+PART_SPLIT_PARTICLES = frozenset({"와", "과", "랑", "이랑", "하고"})
+LIST_WORDS = ("뭐뭐", "무엇무엇", "어디어디", "뭐가있", "뭐있")  # spelled across morphemes: "뭐"+"뭐"
+PART_SPLIT_FORMS = frozenset({"및", ",", "각각", "그리고", "또"})
+
+ANSWER_TYPES = ("amount", "count", "rate", "date", "person", "place", "list", "reason", "text")
+OPERATIONS = ("lookup", "compare", "superlative", "count", "list")
+
+
+@dataclass(frozen=True)
+class Intent:
+    question: str
+    terms: tuple[str, ...]  # content words, in order, without question words or the names that picked the report
+    weights: tuple[float, ...]  # rarity (idf) of each term
+    answer_type: str
+    operation: str
+    direction: str  # "max" or "min" for superlatives, else ""
+    parts: tuple[tuple[str, ...], ...]  # terms of each conjunct ("정원이랑 현원"), one part when not multi-part
+    years: tuple[int, ...]  # years the answer must show
+    wants_total: bool
+
+    @property
+    def multi_part(self) -> bool:
+        return len(self.parts) > 1
+
+
+def parse_intent(
+    question: str,
+    morphemes: Morphemes,
+    idf: Callable[[str], float],
+    years: Sequence[int] = (),
+    drop: frozenset[str] = frozenset(),
+) -> Intent:
+    """`years`: years the answer itself must show; `drop`: words that only named the report."""
+    morphs = morphemes(question)
+    forms = [f for f, _ in morphs]
+    terms = _terms(morphs, drop)
+    return Intent(
+        question=question,
+        terms=tuple(terms),
+        weights=tuple(idf(t) for t in terms),
+        answer_type="list" if _says_list(question) else _answer_type(morphs, _operation(morphs)),
+        operation="list" if _says_list(question) else _operation(morphs),
+        direction=_direction(forms),
+        parts=_parts(morphs, drop),
+        years=tuple(years),
+        wants_total=any(f in TOTAL_CUES for f in forms),
+    )
+
+
+def _terms(morphs: list[tuple[str, str]], drop: frozenset[str]) -> list[str]:
+    """Content morphemes; a noun with its suffix ("집행"+"률") is kept whole, since "집행률" is the column."""
+    out: list[str] = []
+    for i, (form, tag) in enumerate(morphs):
+        if not tag.startswith(CONTENT_TAGS):
+            continue
+        word = form
+        if i + 1 < len(morphs) and morphs[i + 1][1] == "XSN" and tag.startswith("NN"):
+            word = form + morphs[i + 1][0]
+        word = compact(word).lower()
+        if word in STOPWORDS or word in drop or word in out or (len(word) < 2 and not tag.startswith(("SN", "SL"))):
+            continue
+        if tag == "SN" and len(word) == 4 and word.startswith("20"):  # years are checked apart, not as words
+            continue
+        out.append(word)
+    return out
+
+
+def _says_list(question: str) -> bool:
+    return any(w in compact(question) for w in LIST_WORDS)
+
+
+WHICH_TYPES = ("person", "place")  # "누가 더 많아", "어디가 제일 커": which side, not a person or a place
+
+
+def _answer_type(morphs: list[tuple[str, str]], operation: str = "lookup") -> str:
+    forms = {f for f, _ in morphs}
+    for i, (form, tag) in enumerate(morphs):
+        if form == "몇" and i + 1 < len(morphs):
+            nxt = morphs[i + 1][0]
+            if nxt in DATE_COUNTERS:
+                return "date"
+            if nxt in COUNT_COUNTERS and not forms & LIST_CUES:
+                return "count"
+    for kind, cues in TYPE_CUES:
+        if operation in ("compare", "superlative") and kind in WHICH_TYPES:
+            continue
+        if forms & cues or any(tag == "XSN" and form in cues for form, tag in morphs):
+            return kind
+    return "text"
+
+
+def _operation(morphs: list[tuple[str, str]]) -> str:
+    forms = {f for f, _ in morphs}
+    if forms & SUPERLATIVE_CUES:
+        return "superlative"
+    if forms & LIST_CUES:
+        return "list"
+    if any(f == "몇" and i + 1 < len(morphs) and morphs[i + 1][0] in {"개", "가지", "곳", "종", "개소"}
+           for i, (f, _) in enumerate(morphs)):
+        return "count"
+    if forms & COMPARE_CUES or ("더" in forms and forms & (MAX_CUES | MIN_CUES)):
+        return "compare"
+    return "lookup"
+
+
+def _direction(forms: list[str]) -> str:
+    if any(f in MIN_CUES for f in forms):
+        return "min"
+    if any(f in MAX_CUES for f in forms):
+        return "max"
+    return ""
+
+
+def _parts(morphs: list[tuple[str, str]], drop: frozenset[str]) -> tuple[tuple[str, ...], ...]:
+    """Split at conjunctions: "정원이랑 현원 각각" -> (("정원",), ("현원",)); clause breaks ("얼마고, 언제") too."""
+    segments: list[list[tuple[str, str]]] = [[]]
+    for form, tag in morphs:
+        if (tag in PART_SPLIT_TAGS and form in PART_SPLIT_PARTICLES) or form in PART_SPLIT_FORMS or (tag == "EC" and form in {"고", "이고"}):
+            segments.append([])
+            continue
+        segments[-1].append((form, tag))
+    parts = [tuple(_terms(seg, drop)) for seg in segments]
+    parts = [p for p in parts if p]
+    return tuple(parts) if len(parts) > 1 else (tuple(_terms(morphs, drop)),)

@@ -1,0 +1,76 @@
+"""How an answer reads: the figure with its unit (and 억/조 for large sums), its labels, and its row."""
+from __future__ import annotations
+
+from ..korean_numbers import format_korean_amount, to_won, value_of
+from .candidates import Candidate, row_summary, unbullet, value_columns
+
+FIGURE_TYPES = ("amount", "count", "rate", "date")
+FIGURE_CHARS = 200  # a figure answer a person reads at a glance
+TEXT_CHARS = 350  # sentences, lists and reasons
+LARGE_WON = 100_000_000  # from 1억원 on, staff read sums in 억/조
+
+
+def limit_for(answer_type: str) -> int:
+    return FIGURE_CHARS if answer_type in FIGURE_TYPES else TEXT_CHARS
+
+
+LEAD_CHARS = 40  # context kept before the first question word when a long sentence is cut
+
+
+def trim(text: str, limit: int, terms: tuple[str, ...] = ()) -> str:
+    """Cut to `limit` characters; with question words, keep the window that starts just before the first one."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    start = 0
+    lowered = text.lower()
+    hits = [lowered.find(t) for t in terms if lowered.find(t) >= 0]
+    if hits:
+        start = max(0, min(min(hits) - LEAD_CHARS, len(text) - limit + 1))
+    head = "…" if start else ""
+    return head + text[start: start + limit - 1 - len(head)] + "…"
+
+
+def with_korean_amount(value: str, unit: str) -> str:
+    """ "2,007,800" 백만원 -> " ≈ 2조 78억원"; "" when the figure is small or not money."""
+    v = value_of(value)
+    won = to_won(v, unit) if v is not None and unit else None
+    return f" ≈ {format_korean_amount(won)}" if won is not None and abs(won) >= LARGE_WON else ""
+
+
+def headline(c: Candidate) -> str:
+    """The candidate alone: a cell's figure with unit and labels, or the sentence."""
+    if c.kind == "cell":
+        return f"{c.value}{c.unit} ({c.row}, {c.column}){with_korean_amount(c.value, c.unit)}"
+    if c.kind == "span":
+        return unbullet(c.text)
+    return c.text
+
+
+def with_row(c: Candidate) -> str:
+    """A cell answer followed by the rest of its row: the other column a two-part question asks is there."""
+    text = headline(c)
+    if c.kind != "cell" or c.table_row is None:
+        return text
+    skip = value_columns(c.chunk).index(c.column) if c.column in value_columns(c.chunk) else None
+    rest = row_summary(c.chunk, c.table_row, skip=skip)
+    return f"{text} — {rest}" if rest.split(":", 1)[1].strip() else text
+
+
+def render(chosen: list[Candidate], answer_type: str, terms: tuple[str, ...] = ()) -> str:
+    limit = limit_for(answer_type)
+    if len(chosen) == 1:
+        return trim(with_row(chosen[0]), limit, terms)
+    share = limit // len(chosen)
+    text = " / ".join(trim(headline(c), share, terms) for c in chosen)
+    context = row_context(chosen)
+    return trim(f"{text} — {context}", limit) if context and len(text) < limit else trim(text, limit)
+
+
+def row_context(chosen: list[Candidate]) -> str:
+    seen, out = set(), []
+    for c in chosen:
+        if c.table_row is not None and id(c.table_row) not in seen:
+            seen.add(id(c.table_row))
+            out.append(row_summary(c.chunk, c.table_row))
+    return "; ".join(out)

@@ -1,0 +1,206 @@
+"""Fit the answer scorer: a logistic regression over the named features on the train split, the abstention
+threshold on the dev split; writes app/answer/weights.json. The test split and the staff questions are
+never read here.
+
+    python -m eval.fit_scorer [--suites reports busan dacon] [--cache var/fit/hits.pkl]
+
+A candidate is a positive example when it alone would make a correct answer under the evaluation's
+rule (every must_include, or any accept_any, in the rendered text). Each question weighs the same,
+however many candidates it has.
+"""
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from app.answer import Prepared, confidence, prepare, rank
+from app.answer.compose import compose
+from app.answer.features import FEATURES
+from app.answer.render import headline, render
+from app.answer.scorer import (
+    CONFIDENCE_FEATURES,
+    WEIGHTS_PATH,
+    Scorer,
+    confidence_features,
+)
+from app.config import Settings
+from app.engine import Engine
+
+from .gold_tool import GoldItem, load_gold
+from .metrics import answer_correct
+from .splits import split_of
+from .suites import SUITES, Suite
+
+REGULARIZATION = 1.0  # sklearn's default inverse strength; features are standardized first
+
+
+@dataclass
+class Example:
+    item: GoldItem
+    prep: Prepared
+
+    @property
+    def answerable(self) -> bool:
+        return self.item.skill != "unanswerable"
+
+    def correct(self, text: str, abstained: bool) -> bool:
+        return answer_correct(text, abstained, self.answerable, self.item.must_include or [],
+                              self.item.accept_any or [])
+
+
+class CachedRetrieval:
+    """Retrieval with hits memoized on disk: fitting re-reads features often, retrieval never changes."""
+
+    def __init__(self, inner, memo: dict) -> None:
+        self.inner, self.memo = inner, memo
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def hits(self, question: str, files: list[str], k: int):
+        key = (self.inner.index.model_id, len(self.inner.index.chunks), question, tuple(files), k)
+        if key not in self.memo:
+            self.memo[key] = self.inner.hits(question, files, k)
+        return self.memo[key]
+
+
+def collect(suites: list[Suite], splits: set[str], cache: Path) -> list[Example]:
+    memo = pickle.loads(cache.read_bytes()) if cache.is_file() else {}
+    examples = []
+    for s in suites:
+        if not s.available() or not s.fit:
+            print(f"건너뜀 (skipped): {s.name}", file=sys.stderr)
+            continue
+        engine = Engine(Settings().with_overrides(corpus_dir=s.corpus, index_dir=s.index_dir))
+        retrieval = CachedRetrieval(engine.retrieval(), memo)
+        for gold in s.golds:
+            for item in load_gold(gold):
+                if split_of(item.id) in splits:
+                    files = engine.scope_files(item.question)
+                    examples.append(Example(item, prepare(retrieval, item.question, files)))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(pickle.dumps(memo))
+    return examples
+
+
+def own_text(c, intent) -> str:
+    """What a candidate itself says: a cell its figure and labels (not the rest of its row, or every cell
+    of a right row would count as right), anything else its rendered text."""
+    return headline(c) if c.kind in ("cell", "extreme") else render([c], intent.answer_type, intent.terms)
+
+
+def labelled(examples: list[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    xs, ys, ws = [], [], []
+    for ex in examples:
+        cands = ex.prep.candidates
+        if not cands:
+            continue
+        labels = [ex.answerable and ex.correct(own_text(c, ex.prep.intent), False) for c in cands]
+        # A row is the right answer only where no single cell of it is: a cell is the more precise answer.
+        cell_rows = {id(c.table_row) for c, y in zip(cands, labels) if y and c.kind == "cell"}
+        labels = [y and not (c.kind == "row" and id(c.table_row) in cell_rows) for c, y in zip(cands, labels)]
+        n_pos = sum(labels)
+        n_neg = len(labels) - n_pos
+        for c, y in zip(cands, labels):
+            xs.append([c.features[name] for name in FEATURES])
+            ys.append(int(y))
+            ws.append(0.5 / n_pos if y else (0.5 if n_pos else 1.0) / max(n_neg, 1))
+    return np.array(xs, dtype=float), np.array(ys), np.array(ws)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray | None, names: tuple[str, ...]) -> tuple[dict[str, float], float]:
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=REGULARIZATION, max_iter=5000)
+    model.fit((x - mean) / scale, y, sample_weight=w)
+    coef = model.coef_[0] / scale  # folded back, so weights.json applies to the raw feature values
+    bias = float(model.intercept_[0] - (coef * mean).sum())
+    return {name: round(float(v), 4) for name, v in zip(names, coef)}, round(bias, 4)
+
+
+def outcomes(examples: list[Example], scorer: Scorer, answer_all: bool = False) -> list[tuple[float, bool, bool]]:
+    """Per question: (calibrated confidence, right if answered, right if abstained)."""
+    out = []
+    for ex in examples:
+        ranked = rank(ex.prep.candidates, scorer) if not ex.prep.unknown_organization else []
+        per_file = {f: rank(c, scorer) for f, c in ex.prep.per_file.items()}
+        comp = compose(ex.prep.intent, ranked, True, scorer.part_threshold, per_file)
+        conf = confidence(ranked, scorer) if not answer_all else 1.0
+        out.append((conf, ex.correct(comp.text, comp.abstained), not ex.answerable))
+    return out
+
+
+def accuracy_at(results: list[tuple[float, bool, bool]], threshold: float) -> float:
+    right = sum((ok if conf >= threshold else abstain_ok) for conf, ok, abstain_ok in results)
+    return right / len(results) if results else 0.0
+
+
+def best_of(grid: list[float], score) -> tuple[float, float]:
+    """The grid value with the best score; among ties the middle one, away from both edges."""
+    scores = [score(t) for t in grid]
+    best = max(scores)
+    ties = [t for t, s in zip(grid, scores) if s == best]
+    return ties[len(ties) // 2], best
+
+
+GRID = [round(float(t), 3) for t in np.linspace(0.02, 0.98, 49)]
+
+
+def fit(train: list[Example], dev: list[Example]) -> Scorer:
+    x, y, w = labelled(train)
+    weights, bias = fit_logistic(x, y, w, FEATURES)
+    stage1 = Scorer(weights, bias, {}, 0.0, 0.0, 0.5)
+    part, _ = best_of(GRID, lambda t: accuracy_at(outcomes(dev, replace(stage1, part_threshold=t), True), 0.0))
+    stage1 = replace(stage1, part_threshold=part)
+    cx, cy = confidence_data(train, stage1)
+    cweights, cbias = fit_logistic(cx, cy, None, CONFIDENCE_FEATURES)
+    scorer = replace(stage1, confidence_weights=cweights, confidence_bias=cbias)
+    dev_results = outcomes(dev, scorer)
+    threshold, _ = best_of(GRID, lambda t: accuracy_at(dev_results, t))
+    return replace(scorer, threshold=threshold)
+
+
+def confidence_data(examples: list[Example], scorer: Scorer) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = [], []
+    for ex, (_, ok, _) in zip(examples, outcomes(examples, scorer, True)):
+        ranked = rank(ex.prep.candidates, scorer)
+        if not ranked:
+            continue
+        feats = confidence_features([c.probability for c in ranked], ranked[0].features)
+        xs.append([feats[n] for n in CONFIDENCE_FEATURES])
+        ys.append(int(ok and ex.answerable))
+    return np.array(xs, dtype=float), np.array(ys)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m eval.fit_scorer", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--suites", nargs="+", default=[s.name for s in SUITES if s.fit])
+    ap.add_argument("--cache", type=Path, default=Path("var/fit/hits.pkl"), help="retrieval cache (pickle)")
+    ap.add_argument("--out", type=Path, default=WEIGHTS_PATH)
+    args = ap.parse_args(argv)
+    suites = [s for s in SUITES if s.name in args.suites]
+    train = collect(suites, {"train"}, args.cache)
+    dev = collect(suites, {"dev"}, args.cache)
+    scorer = fit(train, dev)
+    train_acc = accuracy_at(outcomes(train, scorer), scorer.threshold)
+    dev_acc = accuracy_at(outcomes(dev, scorer), scorer.threshold)
+    info = {"train_questions": len(train), "dev_questions": len(dev), "train_accuracy": round(train_acc, 4),
+            "dev_accuracy": round(dev_acc, 4), "suites": [s.name for s in suites]}
+    replace(scorer, info=info).save(args.out)
+    print(f"train {train_acc:.3f} ({len(train)}), dev {dev_acc:.3f} ({len(dev)}), "
+          f"threshold {scorer.threshold}, part threshold {scorer.part_threshold}")
+    for table in (scorer.weights, scorer.confidence_weights):
+        for name in sorted(table, key=lambda n: -abs(table[n])):
+            print(f"  {name:<16} {table[name]:+.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

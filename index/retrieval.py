@@ -1,0 +1,58 @@
+"""The narrow view of an index that the answerer uses: hits within some reports, word statistics,
+the lines of a section, and the question's morphemes. The answerer never sees the whole engine."""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from functools import cached_property
+
+from ingest.normalize import compact
+
+from .retriever import Hit, HybridRetriever, SearchFilters
+from .store import DocIndex, Encoder, IndexedDocument
+
+
+class Retrieval:
+    def __init__(self, index: DocIndex, encoder: Encoder | None) -> None:
+        self.index = index
+        self.encoder = encoder
+        self._idf: dict[str, float] = {}
+
+    @property
+    def docs(self) -> list[IndexedDocument]:
+        return self.index.docs
+
+    def hits(self, question: str, files: list[str], k: int) -> list[Hit]:
+        retriever = HybridRetriever(self.index, self.encoder, k=k, filters=SearchFilters(files=files))
+        return retriever.hits(question, k)
+
+    def morphemes(self, text: str) -> list[tuple[str, str]]:
+        return self.index.tokenizer.morphemes(text)
+
+    def words(self, text: str) -> list[str]:
+        return self.index.tokenizer(text)
+
+    @cached_property
+    def _compact_texts(self) -> list[str]:
+        return [compact(c.search_text or c.text).lower() for c in self.index.chunks]
+
+    def idf(self, term: str) -> float:
+        """Rarity of a word as a substring of chunks, so compounds ("집행률") count like the text prints them."""
+        if term not in self._idf:
+            df = sum(1 for t in self._compact_texts if term in t)
+            self._idf[term] = math.log(1 + (len(self._compact_texts) + 1) / (df + 0.5))
+        return self._idf[term]
+
+    def known(self, term: str) -> bool:
+        return any(term in t for t in self._compact_texts)
+
+    @cached_property
+    def _section_lines(self) -> dict[tuple[str, str], list[str]]:
+        lines: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for c in self.index.chunks:
+            if c.kind == "text":
+                lines[(c.file, c.section)].extend(ln.strip() for ln in c.text.split("\n") if ln.strip())
+        return lines
+
+    def section_lines(self, file: str, section: str) -> list[str]:
+        return self._section_lines.get((file, section), [])

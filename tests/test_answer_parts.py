@@ -1,0 +1,233 @@
+"""The answer engine's parts on hand-built chunks (no model, no index): intent, generators, render,
+composition, scorer file and report scoping. Assertions are on fields, not on rendered sentences."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from app.answer.candidates import (
+    Candidate,
+    cells,
+    differences,
+    extremes,
+    lists,
+    span_differences,
+    spans,
+)
+from app.answer.compose import compose
+from app.answer.features import FEATURES, coverage, features, question_facts
+from app.answer.intent import Intent, parse_intent
+from app.answer.render import FIGURE_CHARS, headline, render, with_row
+from app.answer.scorer import CONFIDENCE_FEATURES, Scorer
+from index.lexical import KoreanTokenizer
+from index.retriever import Hit
+from index.scope import content_years, infer_files
+from ingest.models import Chunk, TableRow
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return KoreanTokenizer()
+
+
+def intent_of(tokenizer, question: str, years=()) -> Intent:
+    return parse_intent(question, tokenizer.morphemes, lambda t: 1.0, years)
+
+
+def table_chunk(columns, rows, unit="", caption="", section="", file="a.pdf", page=3) -> Chunk:
+    return Chunk(id=f"t{page}", text="", file=file, title="2025년 업무보고", organization="기관", date="2025",
+                 page=page, section=section, kind="table", unit=unit, caption=caption, columns=columns,
+                 rows=[TableRow(header=h, values=v) for h, v in rows])
+
+
+def text_chunk(text, section="", file="a.pdf", page=5) -> Chunk:
+    return Chunk(id=f"x{page}", text=text, file=file, title="2025년 업무보고", organization="기관", date="2025",
+                 page=page, section=section, kind="text")
+
+
+def hit(chunk: Chunk, score: float = 1.0) -> Hit:
+    return Hit(chunk=chunk, row=0, score=score, lexical_rank=0, dense_rank=0, dense_score=0.8)
+
+
+STAFF = table_chunk(["구분", "정원", "현원", "과부족"], [("계", ["57", "55", "△2"]), ("5급", ["16", "15", "△1"]),
+                                                        ("6급", ["20", "21", "1"])], caption="인력 현황")
+BUDGET = table_chunk(["구분", "2025 예산현액", "2024 최종예산", "증감액", "증감률"],
+                     [("서울시 출연금", ["13,797,110", "8,193,261", "5,603,849", "68.4%"]),
+                      ("인건비", ["2,824,210", "2,487,631", "336,579", "13.5%"])], unit="천원", caption="세입 총괄")
+
+
+# ------------------------------------------------------------------ intent
+
+@pytest.mark.parametrize(("question", "answer_type", "operation"), [
+    ("정원이랑 현원 각각 몇 명이야?", "count", "lookup"),
+    ("집행률이 가장 낮은 사업은?", "rate", "superlative"),
+    ("왜 감액됐어?", "reason", "compare"),
+    ("담당자가 누구야?", "person", "lookup"),
+    ("목적사업 뭐뭐 있어?", "list", "list"),
+    ("행사 언제 해?", "date", "lookup"),
+    ("사업비는 얼마야?", "amount", "lookup"),
+])
+def test_intent_type_and_operation(tokenizer, question, answer_type, operation):
+    intent = intent_of(tokenizer, question)
+    assert (intent.answer_type, intent.operation) == (answer_type, operation)
+
+
+def test_substrings_are_not_cues(tokenizer):
+    """목적/실적/면적 hold 적, 프로그램 holds 프로: none of them is a comparison or a rate."""
+    intent = intent_of(tokenizer, "프로그램 목적과 실적, 면적 알려줘")
+    assert intent.operation == "lookup" and intent.answer_type != "rate"
+
+
+def test_parts_of_a_two_part_question(tokenizer):
+    intent = intent_of(tokenizer, "리모델링비 중 국비랑 시비는 각각 얼마야?")
+    assert intent.multi_part
+    assert any("국비" in p for p in intent.parts) and any("시비" in p for p in intent.parts)
+    assert "국비" in intent.terms  # kiwi splits 국비랑 into 국+비; the word is joined back
+
+
+def test_superlative_direction(tokenizer):
+    assert intent_of(tokenizer, "예산이 가장 적은 사업은?").direction == "min"
+    assert intent_of(tokenizer, "정원이 제일 많은 직급은?").direction == "max"
+
+
+# ------------------------------------------------------------------ generators
+
+def test_cells_carry_value_row_column_unit():
+    found = {(c.row, c.column): c for c in cells(hit(BUDGET), 0)}
+    c = found[("서울시 출연금", "2025 예산현액")]
+    assert (c.value, c.unit) == ("13,797,110", "천원")
+    assert found[("인건비", "증감률")].unit == ""  # a rate column has no money unit
+
+
+def test_staffing_cells_default_to_persons():
+    c = next(c for c in cells(hit(STAFF), 0) if c.row == "5급" and c.column == "현원")
+    assert (c.value, c.unit) == ("15", "명")
+
+
+def test_extremes_skip_the_total_row():
+    found = [c for c in extremes(hit(STAFF), 0) if c.column == "정원"]
+    assert {(c.direction, c.row) for c in found} == {("max", "6급"), ("min", "5급")}
+
+
+def test_differences_of_two_year_columns():
+    c = next(c for c in differences(hit(BUDGET), 0) if c.row == "서울시 출연금")
+    assert c.value == "5,603,849" and c.unit == "천원"
+
+
+def test_span_difference_of_two_figures():
+    chunk = text_chunk("장애인 정보화 교육인원: 6,115명(2022년) → 4,113명(2023년 9월말)")
+    c = span_differences(hit(chunk), 0)[0]
+    assert (c.value, c.unit) == ("2,002", "명")
+
+
+def test_spans_keep_a_bullet_with_its_sub_bullets():
+    chunk = text_chunk("□ 시범학교 선정\n- (선정대상) 잠일초등학교\n- 공고(8.20.)")
+    texts = [c.text for c in spans(hit(chunk), 0)]
+    assert "□ 시범학교 선정 - (선정대상) 잠일초등학교" in texts
+
+
+def test_lists_count_items_under_a_heading():
+    lines = ["목적사업", "1. 정책연구", "2. 역량강화", "3. 격차해소", "- 세부 내용"]
+    c = lists(hit(text_chunk("1. 정책연구", section="재단 > 목적사업")), 0, lines)[0]
+    assert c.text.startswith("3개:") and "역량강화" in c.text
+
+
+# ------------------------------------------------------------------ features, render, compose
+
+def test_coverage_weighs_rare_words(tokenizer):
+    intent = parse_intent("드론 사업 예산", tokenizer.morphemes, lambda t: 5.0 if t == "드론" else 1.0)
+    assert coverage(intent, "드론 예산") > coverage(intent, "사업 예산")
+
+
+def test_features_are_the_named_ones(tokenizer):
+    intent = intent_of(tokenizer, "5급 정원은 몇 명이야?")
+    facts = question_facts(intent, lambda t: True, 1.0)
+    c = next(c for c in cells(hit(STAFF), 0) if c.row == "5급" and c.column == "정원")
+    f = features(c, facts)
+    assert set(f) == set(FEATURES)
+    assert f["row_exact"] == 1.0 and f["col_cov"] > 0 and f["type_fit"] == 1.0
+
+
+def test_render_keeps_units_and_korean_amounts():
+    c = next(c for c in cells(hit(BUDGET), 0) if c.row == "서울시 출연금" and c.column == "2025 예산현액")
+    assert headline(c).startswith("13,797,110천원")
+    assert "137억 9,711만원" in headline(c)
+    assert "8,193,261천원" in with_row(c)  # the rest of the row: the other column a follow-up asks
+    assert len(render([c], "amount")) <= FIGURE_CHARS
+
+
+def _prob(c: Candidate, p: float) -> Candidate:
+    c.probability = p
+    return c
+
+
+def test_compose_answers_each_part(tokenizer):
+    intent = intent_of(tokenizer, "5급 정원이랑 인건비 예산 각각 알려줘")
+    staff = next(c for c in cells(hit(STAFF), 0) if c.row == "5급" and c.column == "정원")
+    money = next(c for c in cells(hit(BUDGET), 1) if c.row == "인건비" and c.column == "2025 예산현액")
+    comp = compose(intent, [_prob(staff, 0.9), _prob(money, 0.7)], True, 0.5)
+    assert [c.value for c in comp.chosen] == ["16", "2,824,210"]
+
+
+def test_compose_abstains_without_confidence(tokenizer):
+    intent = intent_of(tokenizer, "5급 정원은?")
+    staff = next(c for c in cells(hit(STAFF), 0) if c.row == "5급")
+    assert compose(intent, [_prob(staff, 0.9)], False, 0.5).abstained
+
+
+def test_compose_compares_two_reports(tokenizer):
+    intent = intent_of(tokenizer, "두 기관 정원 비교하면?")
+    a = table_chunk(["구분", "정원"], [("계", ["44"])], file="a.pdf", page=5)
+    b = table_chunk(["구분", "정원"], [("계", ["120"])], file="b.pdf", page=5)
+    ca, cb = cells(hit(a), 0)[0], cells(hit(b), 0)[0]
+    comp = compose(intent, [], True, 0.5, {"a.pdf": [_prob(ca, 0.9)], "b.pdf": [_prob(cb, 0.8)]})
+    assert {c.chunk.file for c in comp.chosen} == {"a.pdf", "b.pdf"}
+    assert "76명" in comp.text
+
+
+def test_weights_file_holds_every_feature_and_loads():
+    scorer = Scorer.load()
+    assert set(scorer.weights) == set(FEATURES)
+    assert set(scorer.confidence_weights) == set(CONFIDENCE_FEATURES)
+    assert 0 < scorer.threshold < 1 and 0 < scorer.part_threshold < 1
+
+
+def test_weights_file_with_unknown_feature_is_refused(tmp_path):
+    import json
+
+    data = json.loads((Scorer.load.__defaults__[0]).read_text(encoding="utf-8"))
+    data["weights"]["made_up"] = 1.0
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValueError, match="made_up"):
+        Scorer.load(path)
+
+
+# ------------------------------------------------------------------ scope
+
+@dataclass
+class Doc:
+    file: str
+    title: str
+    organization: str = ""
+    date: str = ""
+    kind: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+BUSAN = [Doc("a.pdf", "2025년 감사위원회 주요업무계획"), Doc("b.pdf", "2025년 기획관 주요업무계획"),
+         Doc("c.pdf", "2025년 대변인실 주요업무계획")]
+
+
+def test_manifestless_reports_are_named_by_their_titles():
+    assert infer_files("감사위원회 정원은?", BUSAN) == ["a.pdf"]
+    assert infer_files("기획관이랑 대변인실 정원 비교", BUSAN) == ["b.pdf", "c.pdf"]
+    assert infer_files("주요업무계획 정원은?", BUSAN) == []  # a word every title shares names no report
+
+
+def test_aliases_and_years_pick_the_report():
+    docs = [Doc("2020.pdf", "2020년 주요 업무보고", "서울디지털재단", "2020-10", aliases=("디지털재단",)),
+            Doc("2024.pdf", "2024년 주요 업무보고", "서울디지털재단", "2024-11", aliases=("디지털재단",))]
+    assert infer_files("디지털재단 2024년 인건비", docs) == ["2024.pdf"]
+    assert content_years("디지털재단 2024년 2023년 최종예산", docs, ["2024.pdf"]) == [2023]
