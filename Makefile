@@ -7,7 +7,7 @@ REALDATA ?= ../shared/realdata
 # Which split of the gold items to evaluate: train | dev | test | all (eval/splits.py).
 SPLIT ?= all
 
-.PHONY: eval eval-busan eval-dacon dacon-gold
+.PHONY: eval eval-busan eval-dacon eval-all fit dacon-gold
 
 # The customer's five reports (corpus/) against eval/gold.jsonl.
 eval:
@@ -29,3 +29,11 @@ eval-dacon:
 # Regenerate eval/data/dacon_gold.jsonl from the CSV.
 dacon-gold:
 	$(PYTHON) -m eval.dacon
+
+# Every question set beside the top-passage baseline, plus the staff questions (SPLIT=test for the notes).
+eval-all:
+	bash scripts/eval_all.sh $(SPLIT)
+
+# Refit the answer scorer on the train split (thresholds on dev) -> app/answer/weights.json.
+fit:
+	$(PYTHON) -m eval.fit_scorer

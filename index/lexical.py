@@ -26,12 +26,14 @@ class KoreanTokenizer:
         """(form, tag) of every morpheme, for parsing questions (particles and endings included).
 
         Adjacent nouns written as one word where one is a single syllable are joined back: kiwi splits
-        "국비랑" into "국"+"비" and "리모델링비" into "리모델링"+"비", which are the words staff mean.
+        "국비랑" into "국"+"비", "리모델링비" into "리모델링"+"비" and "현원" into "현"+"원", which are the
+        words staff mean.
         """
         out: list[tuple[str, str]] = []
         end = -1
         for tok in self._kiwi.tokenize(text):
-            glued = tok.start == end and out and out[-1][1] == "NNG" and tok.tag == "NNG"
+            # "현원" read as 현(determiner)+원(counter) is the word 현원 too.
+            glued = tok.start == end and out and out[-1][1].startswith(("NN", "MM")) and tok.tag.startswith("NN")
             if glued and (len(tok.form) == 1 or len(out[-1][0]) == 1):
                 out[-1] = (out[-1][0] + tok.form, "NNG")
             else:

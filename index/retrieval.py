@@ -6,6 +6,7 @@ import math
 from collections import defaultdict
 from functools import cached_property
 
+from ingest.models import TableRow
 from ingest.normalize import compact
 
 from .retriever import Hit, HybridRetriever, SearchFilters
@@ -56,3 +57,15 @@ class Retrieval:
 
     def section_lines(self, file: str, section: str) -> list[str]:
         return self._section_lines.get((file, section), [])
+
+    @cached_property
+    def _table_rows(self) -> dict[tuple[str, str | None], list[TableRow]]:
+        rows: dict[tuple[str, str | None], list[TableRow]] = defaultdict(list)
+        for c in self.index.chunks:
+            if c.kind == "table":
+                rows[(c.file, c.table_id)].extend(c.rows)
+        return rows
+
+    def table_rows(self, file: str, table_id: str | None) -> list[TableRow]:
+        """Every row of one table, across the chunks it was split into."""
+        return self._table_rows.get((file, table_id), [])

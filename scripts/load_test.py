@@ -95,11 +95,11 @@ def report(stats: Stats, clients: int, wall: float) -> str:
     total = ok + sum(stats.errors.values())
     ms = [x * 1000 for x in stats.latencies]
     lines = [
-        f"clients {clients}, {wall:.1f}s: 요청 {total}건, 성공 {ok}건, 오류 {sum(stats.errors.values())}건"
-        + (f" {dict(stats.errors)}" if stats.errors else ""),
+        (f"clients {clients}, {wall:.1f}s: 요청 {total}건, 성공 {ok}건, 오류 {sum(stats.errors.values())}건"
+         + (f" {dict(stats.errors)}" if stats.errors else "")),
         f"처리량 {ok / wall:.2f} req/s",
-        f"지연 p50 {percentile(ms, 50):.0f} ms, p95 {percentile(ms, 95):.0f} ms, "
-        f"max {max(ms) if ms else float('nan'):.0f} ms",
+        (f"지연 p50 {percentile(ms, 50):.0f} ms, p95 {percentile(ms, 95):.0f} ms, "
+         f"max {max(ms) if ms else float('nan'):.0f} ms"),
         f"답변 보류(abstained) {stats.abstained}건",
     ]
     return "\n".join(lines)

@@ -7,7 +7,14 @@ import json
 import pytest
 
 from app.cli import main as cli_main
-from app.korean_numbers import expand_dates, format_eok, format_korean_amount, format_number, parse_korean_amount, to_won
+from app.korean_numbers import (
+    expand_dates,
+    format_eok,
+    format_korean_amount,
+    format_number,
+    parse_korean_amount,
+    to_won,
+)
 from app.models import ABSTAIN_TEXT
 
 FILE_000 = "2025_서울시재단_주요업무보고.pdf"
@@ -34,9 +41,21 @@ def test_single_cell_with_unit_and_citation(engine):
 
 def test_staffing_cell_by_grade(engine):
     a = _ask(engine, "서울디지털재단 2024년 5급 정원은 몇 명이야?")
-    assert any(ev.value == "16" and {ev.row, ev.column} >= {"5급"} | ({ev.row, ev.column} - {"5급"})
-               for ev in a.evidence) or "16명" in a.answer
+    ev = a.evidence[0]
+    assert (ev.value, ev.unit, {ev.row, ev.column}) == ("16", "명", {"정원", "5급"})
     assert a.citations[0].file == FILE_001 and a.citations[0].page == 2
+
+
+def test_two_part_question_answers_both_columns(engine):
+    a = _ask(engine, "서울디지털재단 2024년 5급 정원이랑 현원 각각 몇 명이야?")
+    cells = {(ev.row, ev.column): ev.value for ev in a.evidence}
+    assert cells.get(("정원", "5급")) == "16" and cells.get(("현원", "5급")) == "20"
+    assert len(a.answer) <= FIGURE_CHARS * 2
+
+
+def test_list_counts_items_under_a_heading(engine):
+    a = _ask(engine, "서울시재단 정관상 목적사업이 몇 개야?")
+    assert a.answer.startswith("9개:") and a.citations[0].page == 2
 
 
 def test_comparison_shows_both_figures_and_the_change(engine):

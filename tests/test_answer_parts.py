@@ -12,6 +12,7 @@ from app.answer.candidates import (
     differences,
     extremes,
     lists,
+    row_extremes,
     span_differences,
     spans,
 )
@@ -106,8 +107,21 @@ def test_staffing_cells_default_to_persons():
 
 
 def test_extremes_skip_the_total_row():
-    found = [c for c in extremes(hit(STAFF), 0) if c.column == "정원"]
+    found = [c for c in extremes(hit(STAFF), 0, STAFF.rows) if c.column == "정원"]
     assert {(c.direction, c.row) for c in found} == {("max", "6급"), ("min", "5급")}
+
+
+def test_extremes_follow_the_asked_direction_over_the_whole_table():
+    """A table split over two chunks is ranked whole; "가장 많은" yields the largest row only."""
+    more = [*STAFF.rows, TableRow(header="7급", values=["30", "28", "△2"])]
+    found = [c for c in extremes(hit(STAFF), 0, more, "max") if c.column == "정원"]
+    assert [(c.direction, c.row, c.value) for c in found] == [("max", "7급", "30")]
+
+
+def test_sideways_table_extremes_pick_the_column():
+    sideways = table_chunk(["구분", "국제", "남포", "중앙몰"], [("점포수", ["119개소", "271개소", "29개소"])])
+    c = next(c for c in row_extremes(hit(sideways), 0, "min"))
+    assert (c.column, c.value) == ("중앙몰", "29개소")
 
 
 def test_differences_of_two_year_columns():
@@ -231,3 +245,12 @@ def test_aliases_and_years_pick_the_report():
             Doc("2024.pdf", "2024년 주요 업무보고", "서울디지털재단", "2024-11", aliases=("디지털재단",))]
     assert infer_files("디지털재단 2024년 인건비", docs) == ["2024.pdf"]
     assert content_years("디지털재단 2024년 2023년 최종예산", docs, ["2024.pdf"]) == [2023]
+
+
+def test_labelled_lines_make_a_list():
+    chunk = text_chunk("◦ 블록체인 기업 집적 인프라(BIFC 內 3개 센터)\n- (비-스페이스) 인큐베이팅\n"
+                       "- (기술혁신지원센터) 테스트베드\n- (역외기업육성센터) 기업유치\n◦ 전문인력 양성")
+    from app.answer.candidates import labelled_items
+
+    c = labelled_items(hit(chunk), 0)[0]
+    assert c.text.startswith("3개:") and "역외기업육성센터" in c.text

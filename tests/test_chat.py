@@ -204,7 +204,7 @@ def test_chat_in_browser(engine, tmp_path):
         try:
             WebDriverWait(driver, 15).until(
                 lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid="stChatMessage"] img'))
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 - a page without an image still has its answer checked below
             pass
         messages = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stChatMessage"]')
         assert STAFF_Q in messages[0].text

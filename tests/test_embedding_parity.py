@@ -33,6 +33,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -263,7 +264,7 @@ def shipped():
 
 
 def has_unk_run(ids: list[int]) -> bool:
-    return any(a == b == UNK_ID for a, b in zip(ids, ids[1:], strict=False))
+    return any(a == b == UNK_ID for a, b in pairwise(ids))
 
 
 def fuse_unk_runs(ids: list[int]) -> list[int]:

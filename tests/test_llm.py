@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -22,7 +23,7 @@ CHUNKS = [_chunk("세입 총괄\n서울시 출연금 | 13,797,110 | 8,193,261"),
 
 class FakeOpenAI(BaseHTTPRequestHandler):
     reply = ""
-    seen: list[dict] = []
+    seen: ClassVar[list[dict]] = []
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))

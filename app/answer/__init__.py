@@ -10,7 +10,12 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from index.retriever import Hit
-from index.scope import common_title_words, content_years, doc_names, names_unknown_organization
+from index.scope import (
+    common_title_words,
+    content_years,
+    doc_names,
+    names_unknown_organization,
+)
 
 from ..models import ABSTAIN_TEXT, Answer, Citation, Evidence
 from .candidates import Candidate, generate
@@ -35,6 +40,7 @@ class RetrievalView(Protocol):
     def idf(self, term: str) -> float: ...
     def known(self, term: str) -> bool: ...
     def section_lines(self, file: str, section: str) -> list[str]: ...
+    def table_rows(self, file: str, table_id: str | None) -> list: ...
 
 
 @dataclass
@@ -52,7 +58,8 @@ def prepare(retrieval: RetrievalView, question: str, files: list[str]) -> Prepar
     drop = _report_words(retrieval, files)
     years = content_years(question, docs, files)
     intent = parse_intent(_without_report_names(question, docs, files), retrieval.morphemes, retrieval.idf, years, drop)
-    intent = replace(intent, question=question)
+    # "A국이랑 B국 정원 비교": two organizations compared as wholes, so their totals are meant.
+    intent = replace(intent, question=question, wants_total=intent.wants_total or len(files) >= 2)
     hits = retrieval.hits(question, files, RETRIEVE_K)
     facts = question_facts(intent, retrieval.known, hits[0].score if hits else 0.0)
     candidates = _scored_features(intent, hits, facts, retrieval)
@@ -67,7 +74,9 @@ def prepare(retrieval: RetrievalView, question: str, files: list[str]) -> Prepar
 
 def _scored_features(intent: Intent, hits: list[Hit], facts: QuestionFacts, retrieval: RetrievalView) -> list[Candidate]:
     lines = {(h.chunk.file, h.chunk.section): retrieval.section_lines(h.chunk.file, h.chunk.section) for h in hits}
-    cands = generate(intent, hits, lines)
+    tables = {(h.chunk.file, h.chunk.table_id): retrieval.table_rows(h.chunk.file, h.chunk.table_id)
+              for h in hits if h.chunk.kind == "table"}
+    cands = generate(intent, hits, lines, tables)
     for c in cands:
         c.features = features(c, facts)
     return cands
@@ -78,8 +87,12 @@ def _without_report_names(question: str, docs: list, files: list[str]) -> str:
     common = common_title_words(docs)
     names = sorted({n for d in docs if d.file in files for n in doc_names(d, common)}, key=len, reverse=True)
     for name in names:
-        question = re.sub(r"\s*".join(map(re.escape, name)), " ", question)
+        question = re.sub(r"\s*".join(map(re.escape, name)) + _PARTICLE, " ", question)
     return question
+
+
+# A particle left behind by a removed name ("기획관이랑" -> "이랑") would read as a word.
+_PARTICLE = r"(?:이랑|랑|하고|과|와|의|은|는|이|가|에서|에|도)?"
 
 
 def _report_words(retrieval: RetrievalView, files: list[str]) -> frozenset[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from index.retriever import Hit
 from ingest.models import Chunk, TableRow
@@ -24,6 +25,7 @@ _META_LINE = re.compile(r"^\(.*(?:기준|단위).*\)$")
 _ITEM = re.compile(r"^(?:\d{1,2}[.)]|[-－・◦▪○❍●•ㅇ□■▸▹]|[①-⑳]|[가-하][.)])\s*\S")
 _SUB_ITEM = re.compile(r"^(?:[-－・◦▪•※▸▹]|\(\S+\))\s*")
 SPAN_WIDTHS = (1, 2, 3)
+AFTER_LINES = 3  # lines kept after a sentence, for answers that are read rather than looked up
 MAX_LIST_ITEMS = 12
 
 
@@ -40,6 +42,8 @@ class Candidate:
     row: str = ""
     column: str = ""
     direction: str = ""  # extremes: "max" / "min"
+    after: str = ""  # spans: the lines that follow in the chunk
+    before: str = ""  # spans: the line before (a reason is often stated just above the measure)
     table_row: TableRow | None = None
     features: dict[str, float] = field(default_factory=dict)
     probability: float = 0.0
@@ -49,15 +53,23 @@ class Candidate:
         return self.hit.chunk
 
 
-def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str], list[str]]) -> list[Candidate]:
-    """All candidates from the retrieved chunks; `section_lines` holds every text line per (file, section)."""
+def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str], list[str]],
+             table_rows: dict[tuple[str, str], list[TableRow]]) -> list[Candidate]:
+    """All candidates from the retrieved chunks; `section_lines` holds every text line per (file, section),
+    `table_rows` every row of a table per (file, table id), since a long table spans several chunks."""
     out: list[Candidate] = []
+    seen_tables: set[tuple[str, str | None]] = set()
     for rank, hit in enumerate(hits):
         if hit.chunk.kind == "table":
             out += cells(hit, rank)
             out += rows(hit, rank)
-            if intent.operation == "superlative":
-                out += extremes(hit, rank)
+            key = (hit.chunk.file, hit.chunk.table_id)
+            if intent.operation == "superlative" and key not in seen_tables:
+                seen_tables.add(key)
+                whole = table_rows.get(key) or hit.chunk.rows
+                out += extremes(hit, rank, whole, intent.direction) + row_extremes(hit, rank, intent.direction)
+            if intent.operation in ("list", "count") or intent.answer_type == "list":
+                out += column_lists(hit, rank)
             if intent.operation == "compare":
                 out += differences(hit, rank)
         else:
@@ -66,6 +78,7 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
                 out += span_differences(hit, rank)
             if intent.operation in ("list", "count") or intent.answer_type == "list":
                 out += lists(hit, rank, section_lines.get((hit.chunk.file, hit.chunk.section), []))
+                out += labelled_items(hit, rank)
     return out
 
 
@@ -146,28 +159,83 @@ def _numeric(val: str) -> float | None:
     return value_of(val) if val.strip() and not val.strip().endswith("%") else None
 
 
-def extremes(hit: Hit, rank: int) -> list[Candidate]:
-    """Per figure column, the row with the largest and the smallest value (total rows excluded)."""
+_LEADING_NUMBER = re.compile(r"^[△▲-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|^[△▲-]?\d+(?:\.\d+)?")
+
+
+def leading_number(cell: str) -> float | None:
+    """The figure a cell starts with: "119개소 (1,070㎡)" -> 119; None when it starts with text."""
+    m = _LEADING_NUMBER.match(cell.strip())
+    return value_of(m.group()) if m else None
+
+
+def _directions(direction: str) -> tuple[str, ...]:
+    """ "가장 큰" asks for the largest only; a superlative with no direction word gets both."""
+    return (direction,) if direction else ("max", "min")
+
+
+def extremes(hit: Hit, rank: int, table: list[TableRow], direction: str = "") -> list[Candidate]:
+    """Per figure column of the whole table, the row with the largest or smallest value (total rows excluded)."""
     chunk = hit.chunk
-    body = [r for r in chunk.rows if not is_total(r)]
+    body = [r for r in table if not is_total(r)]
     out = []
     for j, col in enumerate(value_columns(chunk)):
         rate = any(r.values[j].strip().endswith("%") for r in body if j < len(r.values))
-        scored = [(value_of(r.values[j]), r) for r in body if j < len(r.values) and r.values[j].strip()]
+        scored = [(leading_number(r.values[j]), r) for r in body if j < len(r.values) and r.values[j].strip()]
         scored = [(v, r) for v, r in scored if v is not None]
         if len(scored) < 2:
             continue
-        for direction, (v, row) in (("max", max(scored, key=lambda x: x[0])), ("min", min(scored, key=lambda x: x[0]))):
+        picks = {"max": max(scored, key=lambda x: x[0]), "min": min(scored, key=lambda x: x[0])}
+        for way in _directions(direction):
+            _, row = picks[way]
             val = row.values[j].strip()
             unit = "" if rate else unit_for(chunk, col, val)
-            word = "가장 큼" if direction == "max" else "가장 작음"
+            word = "가장 큼" if way == "max" else "가장 작음"
             out.append(Candidate(
                 kind="extreme", hit=hit, rank=rank, labels=f"{row_text_labels(row)} {col}",
                 text=f"{row_text_labels(row)}: {col} {val}{unit} ({word}, {len(scored)}개 중)",
                 quote=_row_quote(chunk, row), value=val, unit=unit, row=row.header, column=col,
-                direction=direction, table_row=row,
+                direction=way, table_row=row,
             ))
     return out
+
+
+def row_extremes(hit: Hit, rank: int, direction: str = "") -> list[Candidate]:
+    """Tables printed sideways (one row per measure, one column per place): the column with the extreme value."""
+    chunk = hit.chunk
+    cols = value_columns(chunk)
+    out = []
+    for row in chunk.rows:
+        scored = [(leading_number(v), j) for j, v in enumerate(row.values) if j < len(cols) and not _TOTAL_COLUMN.search(cols[j])]
+        scored = [(v, j) for v, j in scored if v is not None]
+        if len(scored) < 3:
+            continue
+        picks = {"max": max(scored), "min": min(scored)}
+        for way in _directions(direction):
+            j = picks[way][1]
+            val = row.values[j].strip()
+            word = "가장 큼" if way == "max" else "가장 작음"
+            out.append(Candidate(
+                kind="extreme", hit=hit, rank=rank, labels=f"{row.header} {cols[j]}",
+                text=f"{cols[j]}: {row.header} {val} ({word}, {len(scored)}개 중)", quote=_row_quote(chunk, row),
+                value=val, unit="", row=row.header, column=cols[j], direction=way, table_row=row,
+            ))
+    return out
+
+
+_TOTAL_COLUMN = re.compile(r"^(?:계|합계|총계|소계|전체)$")
+
+
+def column_lists(hit: Hit, rank: int) -> list[Candidate]:
+    """ "어떤 사업들이야": the row labels down a table, counted (total rows left out)."""
+    chunk = hit.chunk
+    names = [row_text_labels(r) for r in chunk.rows if not is_total(r)]
+    names = [n for n in dict.fromkeys(n.strip() for n in names) if n]
+    if len(names) < 2:
+        return []
+    shown = "; ".join(names[:MAX_LIST_ITEMS])
+    labels = f"{chunk.caption} {chunk.section.split(' > ')[-1]} {chunk.columns[0] if chunk.columns else ''}"
+    return [Candidate(kind="list", hit=hit, rank=rank, labels=labels, text=f"{len(names)}개: {shown}",
+                      quote=_row_quote(chunk, chunk.rows[0]))]
 
 
 _YEARISH = re.compile(r"20\d{2}|[’'‘]\d{2}")
@@ -217,7 +285,9 @@ def spans(hit: Hit, rank: int) -> list[Candidate]:
             if i + width > len(lines):
                 break
             text = " ".join(lines[i:i + width])
-            out.append(Candidate(kind="span", hit=hit, rank=rank, labels=text, text=text, quote=text))
+            out.append(Candidate(kind="span", hit=hit, rank=rank, labels=text, text=text, quote=text,
+                                 after=" ".join(lines[i + width:i + width + AFTER_LINES]),
+                                 before=lines[i - 1] if i else ""))
     return out
 
 
@@ -231,7 +301,7 @@ def span_differences(hit: Hit, rank: int) -> list[Candidate]:
     out = []
     for c in spans(hit, rank):
         found = _COUNTED.findall(c.text)
-        for (a, unit), (b, unit_b) in zip(found, found[1:]):
+        for (a, unit), (b, unit_b) in pairwise(found):
             va, vb = value_of(a), value_of(b)
             if unit != unit_b or va is None or vb is None or va == vb:
                 continue
@@ -258,6 +328,26 @@ def lists(hit: Hit, rank: int, section_lines: list[str]) -> list[Candidate]:
     shown = "; ".join(unbullet(it) for it in items[:MAX_LIST_ITEMS])
     return [Candidate(kind="list", hit=hit, rank=rank, labels=heading, text=f"{len(items)}개: {shown}",
                       quote=items[0])]
+
+
+_LABEL = re.compile(r"^(?:[-－・◦▪•ㅇ○▸▹*]\s*)?\(([^()]{2,30})\)")
+
+
+def labelled_items(hit: Hit, rank: int) -> list[Candidate]:
+    """Runs of lines that each open with a "(label)": "(비-스페이스) …", "(기술혁신지원센터) …" list their labels."""
+    out: list[Candidate] = []
+    run: list[tuple[str, str]] = []
+    for line in [*hit.chunk.text.split("\n"), ""]:
+        m = _LABEL.match(line.strip())
+        if m:
+            run.append((m.group(1).strip(), line.strip()))
+            continue
+        if len(run) >= 2:
+            names = "; ".join(label for label, _ in run[:MAX_LIST_ITEMS])
+            out.append(Candidate(kind="list", hit=hit, rank=rank, labels=" ".join(ln for _, ln in run),
+                                 text=f"{len(run)}개: {names}", quote=run[0][1]))
+        run = []
+    return out
 
 
 def _bullet_kind(line: str) -> str:

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 from ingest.normalize import compact
 
-from .candidates import Candidate, is_total, row_summary, value_columns
+from .candidates import TOTAL_ROWS, Candidate, is_total, row_summary, value_columns
 from .intent import Intent
 
 FEATURES = (
     "own_cov", "row_cov", "col_cov", "ctx_cov", "all_cov", "row_col", "part_cov", "row_exact", "col_exact",
-    "rank_inv", "fused_rel", "dense", "lexical_top",
+    "rank_inv", "fused_rel", "dense",
     "type_fit", "type_clash", "has_figure", "near_figure", "lead_cov", "tail_type_fit",
     "year_fit", "year_clash", "year_missing",
     "total_match", "total_unasked",
@@ -136,7 +136,6 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         "rank_inv": 1.0 / (1 + c.rank),
         "fused_rel": c.hit.score / q.top_score if q.top_score else 0.0,
         "dense": c.hit.dense_score,
-        "lexical_top": float(c.hit.lexical_rank == 0),
         "type_fit": float(intent.answer_type in types),
         "type_clash": float(concrete and intent.answer_type not in types),
         "has_figure": float(bool(re.search(r"\d", c.value or c.text))),
@@ -146,8 +145,8 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         "near_figure": _near_figure(c, intent),
         "lead_cov": coverage(intent, c.labels.split(" - ")[0]) if c.kind == "span" else own,
         "tail_type_fit": float(c.kind != "span" or intent.answer_type in _span_types(c.text.split(" - ")[-1])),
-        "total_match": float(bool(c.table_row) and is_total(c.table_row) and intent.wants_total),
-        "total_unasked": float(bool(c.table_row) and is_total(c.table_row) and not intent.wants_total),
+        "total_match": float(_is_total(c) and intent.wants_total),
+        "total_unasked": float(_is_total(c) and not intent.wants_total),
         "heading": float(c.kind == "span" and _is_heading(c.text, chunk.section)),
         "length": min(len(c.text), LENGTH_SCALE) / LENGTH_SCALE,
         "op_fit": float(OP_KIND.get(intent.operation) == c.kind),
@@ -160,6 +159,11 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
     for kind in KINDS:
         f[f"is_{kind}"] = float(c.kind == kind)
     return f
+
+
+def _is_total(c: Candidate) -> bool:
+    """A total row, or the total column of a table printed sideways ("정원 | 계 | 3급 | 4급")."""
+    return (c.table_row is not None and is_total(c.table_row)) or compact(c.column) in TOTAL_ROWS
 
 
 def _col_named(column: str, compact_question: str) -> bool:

@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ STOPWORDS = frozenset({
 
 # Cue morphemes of the expected answer type (checked in this order: the first cue found wins).
 TYPE_CUES: tuple[tuple[str, frozenset[str]], ...] = (
-    ("reason", frozenset({"왜", "이유", "사유", "원인", "의견", "지적", "권고", "요구", "배경", "취지", "요지", "검토의견",
+    ("reason", frozenset({"왜", "이유", "사유", "의견", "지적", "권고", "요구", "배경", "취지", "요지", "검토의견",
                           "문제점", "개선", "주문", "당부", "우려"})),
     ("person", frozenset({"누구", "담당자", "책임자", "팀장", "위원장", "대표", "담당관", "연락처"})),
     ("date", frozenset({"언제", "날짜", "일정", "기간", "시기", "며칠", "일시", "개최일", "기한", "시점"})),
@@ -110,8 +111,14 @@ def _terms(morphs: list[tuple[str, str]], drop: frozenset[str]) -> list[str]:
     return out
 
 
+_COUNTED_WHAT = re.compile(r"(?:\d+|[한두세네다섯여섯일곱여덟아홉열])\s*(?:개|종|가지|곳|건|개소)[가는이고]?\s*(?:뭐|무엇|어디|어떤)")
+
+
 def _says_list(question: str) -> bool:
-    return any(w in compact(question) for w in LIST_WORDS)
+    """ "뭐뭐", "어떤 것들", "3개가 뭐야", "몇 개고 뭐야": the answer is a list of names."""
+    c = compact(question)
+    return (any(w in c for w in LIST_WORDS) or "어떤것들" in c or "어떤게있" in c
+            or bool(_COUNTED_WHAT.search(question)) or ("몇" in c and ("뭐야" in c or "뭐고" in c or "뭐뭐" in c)))
 
 
 WHICH_TYPES = ("person", "place")  # "누가 더 많아", "어디가 제일 커": which side, not a person or a place

