@@ -153,18 +153,38 @@ def best_of(grid: list[float], score) -> tuple[float, float]:
 GRID = [round(float(t), 3) for t in np.linspace(0.02, 0.98, 49)]
 
 
+FOLDS = 5  # out-of-fold candidate scores train the confidence stage, so it sees scores as on unseen questions
+
+
 def fit(train: list[Example], dev: list[Example]) -> Scorer:
-    x, y, w = labelled(train)
-    weights, bias = fit_logistic(x, y, w, FEATURES)
-    stage1 = Scorer(weights, bias, {}, 0.0, 0.0, 0.5)
+    stage1 = fit_candidates(train)
     part, _ = best_of(GRID, lambda t: accuracy_at(outcomes(dev, replace(stage1, part_threshold=t), True), 0.0))
     stage1 = replace(stage1, part_threshold=part)
-    cx, cy = confidence_data(train, stage1)
+    cx, cy = out_of_fold_confidence_data(train, part)
     cweights, cbias = fit_logistic(cx, cy, None, CONFIDENCE_FEATURES)
     scorer = replace(stage1, confidence_weights=cweights, confidence_bias=cbias)
     dev_results = outcomes(dev, scorer)
     threshold, _ = best_of(GRID, lambda t: accuracy_at(dev_results, t))
     return replace(scorer, threshold=threshold)
+
+
+def fit_candidates(examples: list[Example]) -> Scorer:
+    x, y, w = labelled(examples)
+    weights, bias = fit_logistic(x, y, w, FEATURES)
+    return Scorer(weights, bias, {}, 0.0, 0.0, 0.5)
+
+
+def out_of_fold_confidence_data(examples: list[Example], part_threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Confidence examples where each question is scored by a candidate model that never saw it."""
+    xs, ys = [], []
+    for k in range(FOLDS):
+        held = [ex for i, ex in enumerate(examples) if i % FOLDS == k]
+        rest = [ex for i, ex in enumerate(examples) if i % FOLDS != k]
+        model = replace(fit_candidates(rest), part_threshold=part_threshold)
+        x, y = confidence_data(held, model)
+        xs.append(x)
+        ys.append(y)
+    return np.concatenate(xs), np.concatenate(ys)
 
 
 def confidence_data(examples: list[Example], scorer: Scorer) -> tuple[np.ndarray, np.ndarray]:

@@ -16,12 +16,13 @@ import argparse
 import json
 import re
 import sys
-import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from ingest.normalize import compact
 
 ANSWER_TYPES = ("number", "date", "text", "list", "unanswerable")
 CLASSES = (
@@ -120,8 +121,8 @@ def save_gold(items: list[GoldItem], path: str | Path) -> None:
 
 
 def squash(text: str) -> str:
-    """Normalization used for all evidence matching: NFC, all whitespace removed."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFC", text or ""))
+    """Normalization used for all evidence matching: the product's one normalizer (NFKC, no whitespace)."""
+    return compact(text)
 
 
 @lru_cache(maxsize=16)

@@ -18,10 +18,10 @@ Rules (docs/evaluation.md explains them to readers):
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+
+from ingest.normalize import compact
 
 MAX_ANSWER_CHARS = 400
 CITATION_TOP = 3
@@ -74,8 +74,9 @@ class ItemRecord:
 
 # ------------------------------------------------------------------ single-item rules
 def squash(text: str) -> str:
-    """NFC with all whitespace removed: '3,000 억원' and '3,000억원' compare equal."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFC", text or ""))
+    """The product's one normalizer (NFKC, all whitespace removed): '3,000 억원' and '3,000억원' compare equal,
+    and the engine and the scorer never normalize differently."""
+    return compact(text)
 
 
 def contains(haystack: str, needle: str) -> bool:

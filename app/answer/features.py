@@ -13,7 +13,7 @@ from .candidates import TOTAL_ROWS, Candidate, is_total, row_summary, value_colu
 from .intent import Intent
 
 FEATURES = (
-    "own_cov", "row_cov", "col_cov", "ctx_cov", "all_cov", "row_col", "part_cov", "row_exact", "col_exact",
+    "own_cov", "phrase_cov", "row_cov", "col_cov", "ctx_cov", "all_cov", "row_col", "part_cov", "row_exact", "col_exact",
     "rank_inv", "fused_rel", "dense",
     "type_fit", "type_clash", "has_figure", "near_figure", "lead_cov", "tail_type_fit",
     "year_fit", "year_clash", "year_missing",
@@ -21,7 +21,7 @@ FEATURES = (
     "heading", "length",
     "is_cell", "is_row", "is_extreme", "is_difference", "is_span", "is_list",
     "op_fit", "op_clash", "direction_fit", "change_fit",
-    "unknown_terms", "no_terms",
+    "unknown_terms", "no_terms", "missing_rare",
 )
 KINDS = ("cell", "row", "extreme", "difference", "span", "list")
 OP_KIND = {"superlative": "extreme", "compare": "difference", "list": "list", "count": "list"}
@@ -125,6 +125,7 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
     own_years = _years_in(c.labels)
     f = {
         "own_cov": own,
+        "phrase_cov": _phrase_coverage(intent, c.labels),
         "row_cov": row_cov,
         "col_cov": col_cov,
         "ctx_cov": max(0.0, whole - own),
@@ -154,11 +155,30 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         "direction_fit": float(c.kind == "extreme" and c.direction == (intent.direction or "max")),
         "change_fit": float(intent.operation == "compare" and bool(_CHANGE.search(c.column))),
         "unknown_terms": q.unknown_share,
+        "missing_rare": _missing_rare(intent, f"{c.labels} {c.text} {c.after} {context}"),
         "no_terms": float(not intent.terms),
     }
     for kind in KINDS:
         f[f"is_{kind}"] = float(c.kind == kind)
     return f
+
+
+def _phrase_coverage(intent: Intent, text: str) -> float:
+    """Share of the question's adjacent word pairs written together in `text` ("부산도서관", "원인행위")."""
+    pairs = [a + b for a, b in zip(intent.terms, intent.terms[1:])]
+    if not pairs:
+        return 0.0
+    c = compact(text).lower()
+    return sum(p in c for p in pairs) / len(pairs)
+
+
+def _missing_rare(intent: Intent, text: str) -> float:
+    """How rare the rarest question word the candidate lacks is, against the rarest word asked (0: none lacking)."""
+    if not intent.terms:
+        return 0.0
+    c = compact(text).lower()
+    missing = [w for t, w in zip(intent.terms, intent.weights) if t not in c]
+    return max(missing, default=0.0) / max(intent.weights)
 
 
 def _is_total(c: Candidate) -> bool:

@@ -64,8 +64,6 @@ def render(chosen: list[Candidate], answer_type: str, terms: tuple[str, ...] = (
     limit = limit_for(answer_type)
     if len(chosen) == 1:
         only = chosen[0]
-        if only.kind == "span" and answer_type in FIGURE_TYPES:
-            return trim(headline(only), limit, terms)  # a figure answer is its sentence, not the page after it
         if only.kind == "list":
             return trim(only.text, limit)  # the count leads; items run on as far as they fit
         if only.kind == "span" and answer_type == "reason" and only.before:

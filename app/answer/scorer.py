@@ -18,7 +18,7 @@ from .features import FEATURES
 
 WEIGHTS_PATH = Path(__file__).with_name("weights.json")
 CONFIDENCE_FEATURES = ("top_logit", "margin", "top_all_cov", "top_own_cov", "unknown_terms", "year_missing",
-                       "type_clash", "no_terms")
+                       "type_clash", "no_terms", "missing_rare")
 EPS = 1e-6
 
 
@@ -44,6 +44,7 @@ def confidence_features(probabilities: list[float], top: dict[str, float]) -> di
         "year_missing": top.get("year_missing", 0.0),
         "type_clash": top.get("type_clash", 0.0),
         "no_terms": top.get("no_terms", 0.0),
+        "missing_rare": top.get("missing_rare", 0.0),
     }
 
 

@@ -1,0 +1,25 @@
+"""Fitting the answer scorer: the logistic fit folds standardization back into raw-feature weights, and
+thresholds are chosen from the middle of the best ties."""
+from __future__ import annotations
+
+import numpy as np
+
+from app.answer.scorer import Scorer
+from eval.fit_scorer import best_of, fit_logistic
+
+
+def test_fit_recovers_a_predictive_feature_on_the_raw_scale():
+    rng = np.random.default_rng(0)
+    useful = rng.uniform(0, 10, 400)  # a raw scale far from standardized
+    noise = rng.uniform(0, 1, 400)
+    y = (useful > 5).astype(int)
+    weights, bias = fit_logistic(np.column_stack([useful, noise]), y, None, ("useful", "noise"))
+    assert weights["useful"] > 0 and abs(weights["noise"]) < weights["useful"]
+    scorer = Scorer(weights, bias, {}, 0.0, 0.5, 0.5)
+    assert scorer.probability({"useful": 9.0, "noise": 0.5}) > 0.9 > 0.1 > scorer.probability({"useful": 1.0, "noise": 0.5})
+
+
+def test_threshold_is_the_middle_of_the_best_ties():
+    grid = [0.1, 0.2, 0.3, 0.4, 0.5]
+    scores = {0.1: 0.5, 0.2: 0.7, 0.3: 0.7, 0.4: 0.7, 0.5: 0.6}
+    assert best_of(grid, scores.get) == (0.3, 0.7)
