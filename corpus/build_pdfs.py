@@ -97,7 +97,7 @@ INDENT_BY_MARKER = {"○": 3 * mm, "ㅇ": 3 * mm, "-": 6 * mm, "－": 6 * mm, "�
 
 def styles() -> dict[str, ParagraphStyle]:
     body = ParagraphStyle("body", fontName=FONT, fontSize=BODY_SIZE, leading=12)
-    bold = dict(fontName=FONT_BOLD, keepWithNext=1)  # keep headings with what follows
+    bold = {"fontName": FONT_BOLD, "keepWithNext": 1}  # keep headings with what follows
     return {
         "body": body,
         "h1": ParagraphStyle("h1", body, **bold, fontSize=14, leading=18, spaceBefore=6, spaceAfter=4),

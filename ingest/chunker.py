@@ -19,9 +19,8 @@ def chunk_document(meta: DocumentMeta, doc: Structured) -> list[Chunk]:
 
 
 def _base(meta: DocumentMeta, page: int | None, section: str) -> dict:
-    return dict(
-        file=meta.file, title=meta.title, organization=meta.organization, date=meta.date, page=page, section=section
-    )
+    return {"file": meta.file, "title": meta.title, "organization": meta.organization, "date": meta.date,
+            "page": page, "section": section}
 
 
 def _text_chunks(meta: DocumentMeta, unit: TextUnit) -> list[Chunk]:

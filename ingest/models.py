@@ -70,7 +70,7 @@ class Chunk:
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Chunk":
+    def from_dict(cls, d: dict) -> Chunk:
         d = dict(d)
         d["rows"] = [TableRow(**r) for r in d.get("rows", [])]
         return cls(**d)

@@ -11,7 +11,7 @@ _SPACED_RUN = re.compile(rf"(?<![{_HANGUL}])([{_HANGUL}](?: [{_HANGUL}]){{%d,}})
 _SPACED_RUN_SHORT = re.compile(_SPACED_RUN.pattern % 1)
 _SPACED_RUN_LONG = re.compile(_SPACED_RUN.pattern % 2)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^>]*)?/?>")  # ASCII tags only: "<일반회계>" is text
-_BLOCK_TAG = re.compile(r"</?(?:p|li|ul|ol|br|div|tr)\b[^>]*>", re.I)
+_BLOCK_TAG = re.compile(r"</?(?:p|li|ul|ol|br|div|tr)\b[^>]*>", re.IGNORECASE)
 _WS = re.compile(r"\s+")
 
 NUMBER = r"[△▲+\-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[△▲+\-]?\d+(?:\.\d+)?"

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from tqdm import tqdm
 
@@ -104,7 +104,7 @@ def ingest_paths(paths: Iterable[Path], manifest: dict[str, DocumentMeta], progr
         except OSError as exc:
             result.failures.append(Failure(path.name, f"파일을 읽을 수 없습니다 (cannot read file: {exc.strerror})"))
             continue
-        except Exception as exc:  # a parser bug on one report must not stop the others
+        except Exception as exc:  # noqa: BLE001 - a parser bug on one report must not stop the others
             result.failures.append(Failure(path.name, f"처리 중 오류가 났습니다 (unexpected {type(exc).__name__}: {exc})"))
             continue
         result.chunks.extend(chunks)

@@ -16,7 +16,8 @@ def test_fit_recovers_a_predictive_feature_on_the_raw_scale():
     weights, bias = fit_logistic(np.column_stack([useful, noise]), y, None, ("useful", "noise"))
     assert weights["useful"] > 0 and abs(weights["noise"]) < weights["useful"]
     scorer = Scorer(weights, bias, {}, 0.0, 0.5, 0.5)
-    assert scorer.probability({"useful": 9.0, "noise": 0.5}) > 0.9 > 0.1 > scorer.probability({"useful": 1.0, "noise": 0.5})
+    assert scorer.probability({"useful": 9.0, "noise": 0.5}) > 0.9
+    assert scorer.probability({"useful": 1.0, "noise": 0.5}) < 0.1
 
 
 def test_threshold_is_the_middle_of_the_best_ties():

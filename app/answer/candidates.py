@@ -24,6 +24,7 @@ _SPLIT = re.compile(r"(?<=[다음함됨임])\.\s+|\n")
 _META_LINE = re.compile(r"^\(.*(?:기준|단위).*\)$")
 _ITEM = re.compile(r"^(?:\d{1,2}[.)]|[-－・◦▪○❍●•ㅇ□■▸▹]|[①-⑳]|[가-하][.)])\s*\S")
 _SUB_ITEM = re.compile(r"^(?:[-－・◦▪•※▸▹]|\(\S+\))\s*")
+FIGURE_TYPES = ("amount", "count", "rate", "date")
 SPAN_WIDTHS = (1, 2, 3)
 AFTER_LINES = 3  # lines kept after a sentence, for answers that are read rather than looked up
 MAX_LIST_ITEMS = 12
@@ -61,7 +62,7 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
     seen_tables: set[tuple[str, str | None]] = set()
     for rank, hit in enumerate(hits):
         if hit.chunk.kind == "table":
-            out += cells(hit, rank)
+            out += cells(hit, rank, figures_only=intent.answer_type in FIGURE_TYPES)
             out += rows(hit, rank)
             key = (hit.chunk.file, hit.chunk.table_id)
             if intent.operation == "superlative" and key not in seen_tables:
@@ -129,14 +130,15 @@ def row_summary(chunk: Chunk, row: TableRow, skip: int | None = None) -> str:
     return f"{row.header}: " + ", ".join(parts)
 
 
-def cells(hit: Hit, rank: int) -> list[Candidate]:
+def cells(hit: Hit, rank: int, figures_only: bool = False) -> list[Candidate]:
+    """Every filled cell; for a figure question only cells that hold a figure (a text cell is a label there)."""
     chunk = hit.chunk
     out = []
     for row in chunk.rows:
         row_labels = row_text_labels(row)
         for j, (col, val) in enumerate(zip(value_columns(chunk), row.values)):
             val = val.replace("\n", " ").strip()
-            if not val or val in ("-", row.header):
+            if not val or val in ("-", row.header) or (figures_only and not re.search(r"\d", val)):
                 continue
             unit = unit_for(chunk, col, val)
             out.append(Candidate(

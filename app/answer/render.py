@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from ..korean_numbers import format_korean_amount, to_won, value_of
-from .candidates import Candidate, row_summary, unbullet, value_columns
+from .candidates import FIGURE_TYPES, Candidate, row_summary, unbullet, value_columns
 
-FIGURE_TYPES = ("amount", "count", "rate", "date")
 FIGURE_CHARS = 200  # a figure answer a person reads at a glance
 TEXT_CHARS = 380  # sentences, lists and reasons (the evaluation reads at most 400)
 LARGE_WON = 100_000_000  # from 1억원 on, staff read sums in 억/조
