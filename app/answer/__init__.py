@@ -61,13 +61,13 @@ def prepare(retrieval: RetrievalView, question: str, files: list[str]) -> Prepar
     # "A국이랑 B국 정원 비교": two organizations compared as wholes, so their totals are meant.
     intent = replace(intent, question=question, wants_total=intent.wants_total or len(files) >= 2)
     hits = retrieval.hits(question, files, RETRIEVE_K)
-    facts = question_facts(intent, retrieval.known, hits[0].score if hits else 0.0)
+    facts = question_facts(intent, retrieval.known, hits[0].score if hits else 0)
     candidates = _scored_features(intent, hits, facts, retrieval)
     per_file: dict[str, list[Candidate]] = {}
     if len(files) >= 2:
         for f in files:
             file_hits = retrieval.hits(question, [f], PER_FILE_K)
-            file_facts = question_facts(intent, retrieval.known, file_hits[0].score if file_hits else 0.0)
+            file_facts = question_facts(intent, retrieval.known, file_hits[0].score if file_hits else 0)
             per_file[f] = _scored_features(intent, file_hits, file_facts, retrieval)
     return Prepared(intent, facts, hits, candidates, per_file, names_unknown_organization(question, docs, files))
 
@@ -115,7 +115,7 @@ def rank(cands: list[Candidate], scorer: Scorer) -> list[Candidate]:
 def confidence(ranked: list[Candidate], scorer: Scorer) -> float:
     """Calibrated probability that the best candidate answers the question."""
     if not ranked:
-        return 0.0
+        return 0
     return scorer.confidence(confidence_features([c.probability for c in ranked], ranked[0].features))
 
 

@@ -47,7 +47,7 @@ class Candidate:
     before: str = ""  # spans: the line before (a reason is often stated just above the measure)
     table_row: TableRow | None = None
     features: dict[str, float] = field(default_factory=dict)
-    probability: float = 0.0
+    probability: float = 0
 
     @property
     def chunk(self) -> Chunk:

@@ -52,17 +52,17 @@ class QuestionFacts:
 
 
 def question_facts(intent: Intent, known: Callable[[str], bool], top_score: float) -> QuestionFacts:
-    total = sum(intent.weights) or 1.0
+    total = sum(intent.weights) or 1
     unknown = sum(w for t, w in zip(intent.terms, intent.weights) if not known(t)) / total
-    return QuestionFacts(intent, compact(intent.question), unknown if intent.terms else 0.0, top_score)
+    return QuestionFacts(intent, compact(intent.question), unknown if intent.terms else 0, top_score)
 
 
 def coverage(intent: Intent, text: str) -> float:
     """Rarity-weighted share of the question's words found in `text` (compact substring match)."""
     if not intent.terms:
-        return 0.0
+        return 0
     c = compact(text).lower()
-    total = sum(intent.weights) or 1.0
+    total = sum(intent.weights) or 1
     return sum(w for t, w in zip(intent.terms, intent.weights) if t in c) / total
 
 
@@ -98,11 +98,11 @@ def _near_figure(c: Candidate, intent: Intent) -> float:
     """Share of the matched question words followed closely by a figure of the asked kind."""
     pattern = dict(_TYPE_PATTERNS).get(intent.answer_type)
     if pattern is None or c.kind != "span" or not intent.terms:
-        return 0.0
+        return 0
     text = c.text.lower()
     found = [text.find(t) for t in intent.terms if t in text]
     if not found:
-        return 0.0
+        return 0
     near = sum(1 for pos in found if pattern.search(text[pos: pos + NEAR_CHARS]))
     return near / len(found)
 
@@ -128,14 +128,14 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         "phrase_cov": _phrase_coverage(intent, c.labels),
         "row_cov": row_cov,
         "col_cov": col_cov,
-        "ctx_cov": max(0.0, whole - own),
+        "ctx_cov": max(0, whole - own),
         "all_cov": whole,
         "row_col": row_cov * col_cov,
         "part_cov": _part_coverage(c, intent),
         "row_exact": float(bool(c.row) and len(compact(c.row)) >= 2 and compact(c.row) in q.compact_question),
         "col_exact": float(_col_named(c.column, q.compact_question)),
-        "rank_inv": 1.0 / (1 + c.rank),
-        "fused_rel": c.hit.score / q.top_score if q.top_score else 0.0,
+        "rank_inv": 1 / (1 + c.rank),
+        "fused_rel": c.hit.score / q.top_score if q.top_score else 0,
         "dense": c.hit.dense_score,
         "type_fit": float(intent.answer_type in types),
         "type_clash": float(concrete and intent.answer_type not in types),
@@ -167,7 +167,7 @@ def _phrase_coverage(intent: Intent, text: str) -> float:
     """Share of the question's adjacent word pairs written together in `text` ("부산도서관", "원인행위")."""
     pairs = [a + b for a, b in zip(intent.terms, intent.terms[1:])]
     if not pairs:
-        return 0.0
+        return 0
     c = compact(text).lower()
     return sum(p in c for p in pairs) / len(pairs)
 
@@ -175,10 +175,10 @@ def _phrase_coverage(intent: Intent, text: str) -> float:
 def _missing_rare(intent: Intent, text: str) -> float:
     """How rare the rarest question word the candidate lacks is, against the rarest word asked (0: none lacking)."""
     if not intent.terms:
-        return 0.0
+        return 0
     c = compact(text).lower()
     missing = [w for t, w in zip(intent.terms, intent.weights) if t not in c]
-    return max(missing, default=0.0) / max(intent.weights)
+    return max(missing, default=0) / max(intent.weights)
 
 
 def _is_total(c: Candidate) -> bool:

@@ -23,7 +23,7 @@ EPS = 1e-6
 
 
 def sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+    return 1 / (1 + math.exp(-max(-50, min(50, z))))
 
 
 def logit(p: float) -> float:
@@ -33,18 +33,18 @@ def logit(p: float) -> float:
 
 def confidence_features(probabilities: list[float], top: dict[str, float]) -> dict[str, float]:
     """What the question-level stage sees: the best candidate's score, its lead, and what it leaves out."""
-    p1 = probabilities[0] if probabilities else 0.0
-    p2 = probabilities[1] if len(probabilities) > 1 else 0.0
+    p1 = probabilities[0] if probabilities else 0
+    p2 = probabilities[1] if len(probabilities) > 1 else 0
     return {
         "top_logit": logit(p1),
         "margin": p1 - p2,
-        "top_all_cov": top.get("all_cov", 0.0),
-        "top_own_cov": top.get("own_cov", 0.0),
-        "unknown_terms": top.get("unknown_terms", 0.0),
-        "year_missing": top.get("year_missing", 0.0),
-        "type_clash": top.get("type_clash", 0.0),
-        "no_terms": top.get("no_terms", 0.0),
-        "missing_rare": top.get("missing_rare", 0.0),
+        "top_all_cov": top.get("all_cov", 0),
+        "top_own_cov": top.get("own_cov", 0),
+        "unknown_terms": top.get("unknown_terms", 0),
+        "year_missing": top.get("year_missing", 0),
+        "type_clash": top.get("type_clash", 0),
+        "no_terms": top.get("no_terms", 0),
+        "missing_rare": top.get("missing_rare", 0),
     }
 
 
@@ -68,17 +68,17 @@ class Scorer:
                    data["threshold"], data["part_threshold"], data.get("info", {}))
 
     def probability(self, features: dict[str, float]) -> float:
-        return sigmoid(self.bias + sum(self.weights.get(n, 0.0) * v for n, v in features.items()))
+        return sigmoid(self.bias + sum(self.weights.get(n, 0) * v for n, v in features.items()))
 
     def confidence(self, features: dict[str, float]) -> float:
-        return sigmoid(self.confidence_bias + sum(self.confidence_weights.get(n, 0.0) * v for n, v in features.items()))
+        return sigmoid(self.confidence_bias + sum(self.confidence_weights.get(n, 0) * v for n, v in features.items()))
 
     def save(self, path: Path = WEIGHTS_PATH) -> None:
         data = {
             "bias": self.bias,
-            "weights": {n: self.weights.get(n, 0.0) for n in FEATURES},
+            "weights": {n: self.weights.get(n, 0) for n in FEATURES},
             "confidence_bias": self.confidence_bias,
-            "confidence_weights": {n: self.confidence_weights.get(n, 0.0) for n in CONFIDENCE_FEATURES},
+            "confidence_weights": {n: self.confidence_weights.get(n, 0) for n in CONFIDENCE_FEATURES},
             "threshold": self.threshold,
             "part_threshold": self.part_threshold,
             "info": self.info,
