@@ -6,6 +6,8 @@ import math
 from collections import defaultdict
 from functools import cached_property
 
+import numpy as np
+
 from ingest.models import TableRow
 from ingest.normalize import compact
 
@@ -16,8 +18,8 @@ from .store import DocIndex, Encoder, IndexedDocument
 class Retrieval:
     def __init__(self, index: DocIndex, encoder: Encoder | None) -> None:
         self.index = index
-        self.encoder = encoder
-        self._idf: dict[str, float] = {}
+        self.encoder = _LastQuery(encoder) if encoder is not None else None
+        self._df: dict[str, int] = {}
 
     @property
     def docs(self) -> list[IndexedDocument]:
@@ -37,15 +39,17 @@ class Retrieval:
     def _compact_texts(self) -> list[str]:
         return [compact(c.search_text or c.text).lower() for c in self.index.chunks]
 
+    def _doc_freq(self, term: str) -> int:
+        if term not in self._df:
+            self._df[term] = sum(1 for t in self._compact_texts if term in t)
+        return self._df[term]
+
     def idf(self, term: str) -> float:
         """Rarity of a word as a substring of chunks, so compounds ("집행률") count like the text prints them."""
-        if term not in self._idf:
-            df = sum(1 for t in self._compact_texts if term in t)
-            self._idf[term] = math.log(1 + (len(self._compact_texts) + 1) / (df + 0.5))
-        return self._idf[term]
+        return math.log(1 + (len(self._compact_texts) + 1) / (self._doc_freq(term) + 0.5))
 
     def known(self, term: str) -> bool:
-        return any(term in t for t in self._compact_texts)
+        return self._doc_freq(term) > 0
 
     @cached_property
     def _section_lines(self) -> dict[tuple[str, str], list[str]]:
@@ -69,3 +73,21 @@ class Retrieval:
     def table_rows(self, file: str, table_id: str | None) -> list[TableRow]:
         """Every row of one table, across the chunks it was split into."""
         return self._table_rows.get((file, table_id), [])
+
+
+class _LastQuery:
+    """The encoder with the last question's vector kept: a question scoped to two reports is retrieved three
+    times (together and per report) but embedded once."""
+
+    def __init__(self, encoder: Encoder) -> None:
+        self.encoder = encoder
+        self._last: tuple[str, np.ndarray] | None = None
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        if len(texts) != 1:
+            return self.encoder.embed_queries(texts)
+        last = self._last  # one read: another thread may replace it meanwhile
+        if last is None or last[0] != texts[0]:
+            last = (texts[0], self.encoder.embed_queries(texts))
+            self._last = last
+        return last[1]

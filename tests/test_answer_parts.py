@@ -254,3 +254,22 @@ def test_labelled_lines_make_a_list():
 
     c = labelled_items(hit(chunk), 0)[0]
     assert c.text.startswith("3개:") and "역외기업육성센터" in c.text
+
+
+def test_a_question_is_embedded_once_across_report_scopes():
+    import numpy as np
+
+    from index.retrieval import _LastQuery
+
+    class Counting:
+        calls = 0
+
+        def embed_queries(self, texts):
+            Counting.calls += 1
+            return np.ones((len(texts), 3))
+
+    enc = _LastQuery(Counting())
+    for _ in range(3):
+        enc.embed_queries(["감사위원회랑 기획관 정원 비교"])
+    enc.embed_queries(["다른 질문"])
+    assert Counting.calls == 2
