@@ -110,13 +110,14 @@ class Engine:
 
     def scope_files(self, question: str, filters: Filters | None = None) -> list[str]:
         """The reports a question is answered from, as file names ([] for all)."""
+        from index.retriever import SearchFilters
+
         f = self.scope(question, filters)
         if not (f.organizations or f.years):
             return list(f.files)
-        return [d.file for d in self.index.docs
-                if (not f.files or d.file in f.files)
-                and (not f.organizations or any(o in d.organization or d.organization in o for o in f.organizations))
-                and (not f.years or any(str(y) in d.date[:4] or str(y) in d.title for y in f.years))]
+        # A document carries the fields a chunk filter reads (file, organization, date, title).
+        by_doc = SearchFilters(files=f.files, organizations=f.organizations, years=f.years)
+        return [d.file for d in self.index.docs if by_doc.accepts(d)]
 
     @property
     def scorer(self):
@@ -143,13 +144,16 @@ class Engine:
 
     def ask(self, question: str, filters: Filters | None = None) -> Answer:
         """The generated answer when an LLM endpoint is set and its answer checks out, else the extractive one."""
-        from .answer import answer
+        from .answer import abstention, answer_from, prepare
 
         _ = (self.index, self.encoder, self.scorer)  # loading once is not part of a question's latency
         start = time.perf_counter()
-        retrieval = self._retrieval_view()
-        files = self.scope_files(question, filters)
-        result = self._generated(question, retrieval, files) or answer(retrieval, question, files, self.scorer)
+        question = question.strip()
+        if question:
+            prep = prepare(self._retrieval_view(), question, self.scope_files(question, filters))
+            result = self._generated(prep) or answer_from(prep, self.scorer)
+        else:
+            result = abstention(question)
         result.latency_ms = round((time.perf_counter() - start) * 1000, 1)
         return result
 
@@ -160,14 +164,14 @@ class Engine:
             self._view = self.retrieval()
         return self._view
 
-    def _generated(self, question: str, retrieval, files: list[str]) -> Answer | None:
-        if not self.settings.llm_base_url or not question.strip():
+    def _generated(self, prep) -> Answer | None:
+        if not self.settings.llm_base_url:
             return None
         from .answer import LLM_CONTEXT_CHUNKS, context_chunks
         from .llm import generate_answer
 
-        chunks = context_chunks(retrieval, question, files, self.scorer)[:LLM_CONTEXT_CHUNKS]
-        return generate_answer(self.settings, question, chunks)
+        chunks = context_chunks(prep, self.scorer)[:LLM_CONTEXT_CHUNKS]
+        return generate_answer(self.settings, prep.intent.question, chunks)
 
     def documents(self) -> list[DocumentInfo]:
         return [DocumentInfo(**{k: getattr(d, k) for k in DocumentInfo.model_fields}) for d in self.index.docs]

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.answer import Prepared, confidence, prepare, rank
-from app.answer.compose import compose
+from app.answer import Prepared, judge, prepare, rank
 from app.answer.features import FEATURES
 from app.answer.render import headline, render
 from app.answer.scorer import (
@@ -129,11 +128,8 @@ def outcomes(examples: list[Example], scorer: Scorer, answer_all: bool = False) 
     """Per question: (calibrated confidence, right if answered, right if abstained)."""
     out = []
     for ex in examples:
-        ranked = rank(ex.prep.candidates, scorer) if not ex.prep.unknown_organization else []
-        per_file = {f: rank(c, scorer) for f, c in ex.prep.per_file.items()}
-        comp = compose(ex.prep.intent, ranked, True, scorer.part_threshold, per_file)
-        conf = confidence(ranked, scorer) if not answer_all else 1.0
-        out.append((conf, ex.correct(comp.text, comp.abstained), not ex.answerable))
+        comp, conf = judge(ex.prep, scorer)
+        out.append((1 if answer_all else conf, ex.correct(comp.text, comp.abstained), not ex.answerable))
     return out
 
 

@@ -131,11 +131,8 @@ class HybridRetriever(_IndexRetriever):
                 if table_match(self.index.chunks[row], q):
                     fused[row] += w.table_boost
         top = sorted(fused.items(), key=lambda item: -item[1])[:k]
-        return [
-            Hit(self.index.chunks[row], row, score, lexical.get(row), dense.get(row, (None, 0.0))[0],
-                dense.get(row, (None, 0.0))[1])
-            for row, score in top
-        ]
+        return [Hit(self.index.chunks[row], row, score, lexical.get(row), *dense.get(row, (None, 0.0)))
+                for row, score in top]
 
 
 def table_match(chunk: Chunk, compact_query: str) -> bool:

@@ -119,20 +119,29 @@ def confidence(ranked: list[Candidate], scorer: Scorer) -> float:
     return scorer.confidence(confidence_features([c.probability for c in ranked], ranked[0].features))
 
 
-def decide(prep: Prepared, scorer: Scorer) -> Composition:
+def judge(prep: Prepared, scorer: Scorer) -> tuple[Composition, float]:
+    """The answer the engine would give if confident, and its calibrated confidence."""
     if prep.unknown_organization:
-        return Composition("")
+        return Composition(""), 0
     ranked = rank(prep.candidates, scorer)
     per_file = {f: rank(c, scorer) for f, c in prep.per_file.items()}
-    confident = confidence(ranked, scorer) >= scorer.threshold
-    return compose(prep.intent, ranked, confident, scorer.part_threshold, per_file)
+    return compose(prep.intent, ranked, True, scorer.part_threshold, per_file), confidence(ranked, scorer)
+
+
+def decide(prep: Prepared, scorer: Scorer) -> Composition:
+    comp, conf = judge(prep, scorer)
+    return comp if comp.across_reports or conf >= scorer.threshold else Composition("")
 
 
 def answer(retrieval: RetrievalView, question: str, files: list[str], scorer: Scorer) -> Answer:
     question = question.strip()
     if not question:
         return abstention(question)
-    prep = prepare(retrieval, question, files)
+    return answer_from(prepare(retrieval, question, files), scorer)
+
+
+def answer_from(prep: Prepared, scorer: Scorer) -> Answer:
+    question = prep.intent.question
     comp = decide(prep, scorer)
     if comp.abstained:
         return abstention(question)
@@ -140,9 +149,8 @@ def answer(retrieval: RetrievalView, question: str, files: list[str], scorer: Sc
                   citations=citations(comp.chosen, prep.hits), evidence=evidence(comp.chosen))
 
 
-def context_chunks(retrieval: RetrievalView, question: str, files: list[str], scorer: Scorer) -> list:
+def context_chunks(prep: Prepared, scorer: Scorer) -> list:
     """Chunks for a generated answer, ordered by their best candidate: the same evidence the extractive path weighs."""
-    prep = prepare(retrieval, question, files)
     order: list = []
     for c in rank(prep.candidates, scorer):
         if c.chunk not in order:

@@ -18,6 +18,7 @@ MAX_PARTS = 3
 class Composition:
     text: str
     chosen: list[Candidate] = field(default_factory=list)
+    across_reports: bool = False  # both sides found, each above the part threshold: answered whatever the confidence
 
     @property
     def abstained(self) -> bool:
@@ -73,7 +74,7 @@ def _across_reports(intent: Intent, per_file: dict[str, list[Candidate]], thresh
     if a is not None and b is not None and best[0].unit == best[1].unit:
         diff = a - b
         text += f" → 차이 {format_number(abs(diff), best[0].value)}{best[0].unit}"
-    return Composition(trim(text, limit_for(intent.answer_type)), best)
+    return Composition(trim(text, limit_for(intent.answer_type)), best, across_reports=True)
 
 
 def _report_name(c: Candidate) -> str:
