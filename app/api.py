@@ -28,7 +28,9 @@ from .pages import PageError, render_page_png
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_MAX_UPLOAD_MB = 50.0
-UPLOAD_SUFFIXES = {".pdf", ".txt"}
+UPLOAD_SUFFIXES = {".pdf", ".txt", ".hwp", ".hwpx"}
+# HWP 5.x is an OLE compound file, HWPX a zip package.
+UPLOAD_SIGNATURES = {".hwp": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", ".hwpx": b"PK\x03\x04"}
 MAX_NAME_BYTES = 200  # below the 255-byte file name limit; Korean letters take 3 bytes each in UTF-8
 READ_BLOCK = 1 << 20
 # Multipart framing around the file; a request larger than limit + this is refused before it is read.
@@ -131,13 +133,17 @@ def check_content(name: str, data: bytes) -> None:
     """Extension AND content must agree, so a renamed binary never reaches the ingester."""
     suffix = Path(name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
-        raise UploadError(415, f"지원하지 않는 파일 형식입니다 ({suffix or '확장자 없음'}): PDF(.pdf) 또는 텍스트(.txt) 보고서만 올릴 수 있습니다")
+        raise UploadError(415, f"지원하지 않는 파일 형식입니다 ({suffix or '확장자 없음'}): PDF(.pdf), 한글(.hwp, .hwpx) 또는 텍스트(.txt) 보고서만 올릴 수 있습니다")
     if not data:
         raise UploadError(400, "빈 파일입니다")
     if suffix == ".pdf":
         # The PDF spec allows junk before the header, within the first 1 KB.
         if b"%PDF-" not in data[:1024]:
             raise UploadError(415, "PDF 파일이 아닙니다: 파일 내용이 PDF 형식(%PDF-)으로 시작하지 않습니다")
+        return
+    if suffix in UPLOAD_SIGNATURES:
+        if not data.startswith(UPLOAD_SIGNATURES[suffix]):
+            raise UploadError(415, f"한글 문서({suffix})가 아닙니다: 파일 내용이 {suffix} 형식이 아닙니다")
         return
     from ingest.pdf_reader import IngestError
     from ingest.text_reader import decode_text

@@ -164,7 +164,7 @@ def _sidebar_upload(engine) -> None:
     from app.api import UploadError, store_upload
 
     st.header("보고서 올리기")
-    uploaded = st.file_uploader("PDF 또는 텍스트(.txt) 보고서", type=["pdf", "txt"], key="upload")
+    uploaded = st.file_uploader("PDF, 한글(.hwp/.hwpx) 또는 텍스트(.txt) 보고서", type=["pdf", "hwp", "hwpx", "txt"], key="upload")
     if uploaded is None or not st.button("색인에 추가", key="upload_go", type="primary"):
         return
     with st.status(f"'{uploaded.name}' 색인하는 중…", expanded=True) as status:

@@ -9,6 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .chunker import chunk_document
+from .hwp_reader import HWP_SUFFIXES, read_hwp
 from .models import Chunk, DocumentMeta, ParsedDocument
 from .pdf_reader import IngestError, read_pdf
 from .structure import structure, table_key
@@ -16,7 +17,7 @@ from .text_reader import read_text
 
 PDF_SUFFIXES = {".pdf"}
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
-SUPPORTED = PDF_SUFFIXES | TEXT_SUFFIXES
+SUPPORTED = PDF_SUFFIXES | TEXT_SUFFIXES | HWP_SUFFIXES
 
 
 @dataclass
@@ -74,8 +75,10 @@ def parse_file(path: Path, meta: DocumentMeta) -> ParsedDocument:
         blocks, pages = read_pdf(path)
     elif suffix in TEXT_SUFFIXES:
         blocks, pages = read_text(path)
+    elif suffix in HWP_SUFFIXES:
+        blocks, pages = read_hwp(path)
     else:
-        raise IngestError(f"지원하지 않는 파일 형식입니다: {suffix} (unsupported file type; use PDF or text)")
+        raise IngestError(f"지원하지 않는 파일 형식입니다: {suffix} (unsupported file type; use PDF, HWP/HWPX or text)")
     return ParsedDocument(meta, blocks, pages)
 
 
