@@ -281,6 +281,17 @@ def test_upload_pdf_with_traversal_name_stays_in_corpus(client, api_engine):
     assert page.status_code == 200 and highlighted_pixels(page.content) > 100
 
 
+def test_upload_hwpx_report_becomes_searchable(client, api_engine):
+    from .conftest import FIXTURES
+
+    r = upload(client, "C반_기말고사.hwpx", (FIXTURES / "grades_table.hwpx").read_bytes())
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "added" and r.json()["chunks"] > 0 and r.json()["pages"] == 1
+    hits = client.get("/search", params={"q": "개똥이 국어 점수", "k": 3, "file": "C반_기말고사.hwpx"}).json()
+    table = next(h for h in hits if h["kind"] == "table")
+    assert table["page"] == 1 and "개똥이 | 89 | 65 | 78" in table["text"]
+
+
 @pytest.mark.parametrize(("raw", "name"), [("..\\..\\윈도우.txt", "윈도우.txt"), ("/etc/절대경로.txt", "절대경로.txt"),
                                          ("a/b/../../c/중첩.txt", "중첩.txt"), ("../../x.pdf", "x.pdf")])
 def test_safe_filename_strips_directories(raw, name):
@@ -308,6 +319,8 @@ def test_safe_filename_keeps_korean():
         ("가짜.pdf", b"hello, not a pdf", 415),  # wrong magic bytes
         ("이미지.pdf", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, 415),
         ("보고서.docx", b"PK\x03\x04" + b"\x00" * 64, 415),  # unsupported extension
+        ("가짜.hwp", b"PK\x03\x04" + b"\x00" * 64, 415),  # a zip is not HWP 5.x
+        ("가짜.hwpx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, 415),  # an OLE file is not HWPX
         ("보고서.exe", b"MZ" + b"\x00" * 64, 415),
         ("확장자없음", "내용".encode(), 415),
         ("바이너리.txt", b"\x00\x01\x02binary\x00", 400),  # not text
