@@ -154,3 +154,7 @@ def test_all_real_hwp_and_hwpx_samples(tmp_path):
     assert len(hwpx_with_chunks) >= 4
     hwp_tables = [c for c in result.chunks if c.file.endswith(".hwp") and c.kind == "table"]
     assert any(any("전자증명서" in r.header for r in c.rows) for c in hwp_tables)
+    # Its contents page prints "Ⅳ. 제안서 및 입찰서류 작성 지침 ... 13" with two unnumbered pages before page 1.
+    guide = next(c for c in result.chunks if c.file == "error__20230728__test.hwpx" and c.kind == "text"
+                 and c.page != 2 and c.text.startswith("Ⅳ. 제안서 및 입찰서류 작성 지침"))
+    assert guide.page == 15
