@@ -24,6 +24,7 @@ from .models import Block, Grid, Line
 from .pdf_reader import IngestError
 
 HWP_SUFFIXES = {".hwp", ".hwpx"}
+MAX_HEADER_ROWS = 3  # a taller first-row cell is a body cell (a note beside every row), not a header
 
 
 @dataclass
@@ -105,17 +106,16 @@ def _is_data_table(grid: list[list[str]]) -> bool:
 def _table_rows(table: _Table, grid: list[list[str]]) -> list[list[str]]:
     """The grid with spanned header rows and label columns folded, as the structure step expects.
 
-    The top-left cell ("구분", "추진 과제") spans exactly the header rows and the row-label columns,
-    which the file states and the text-based header guess cannot see (year/half-year header rows hold
-    no figures). Header rows become one row of header paths ("추진일정 2019 상"); label columns one
-    label per row ("대분류 소분류").
+    The file states what the text-based header guess cannot see (year and half-year header rows hold
+    no figures): header cells in the first row span exactly the header rows, and the top-left cell
+    ("구분", "추진 과제") spans the row-label columns. Header rows become one row of header paths
+    ("추진일정 2019 상"); label columns one label per row ("대분류 소분류").
     """
+    head = _header_rows(table)
+    if 1 < head < len(grid):
+        grid = [[_join([row[j] for row in grid[:head]]) for j in range(len(grid[0]))], *grid[head:]]
     corner = _corner(table)
-    if corner is None:
-        return _without_empty_columns(grid)
-    if 1 < corner.rowspan < len(grid):
-        grid = [[_join([row[j] for row in grid[: corner.rowspan]]) for j in range(len(grid[0]))], *grid[corner.rowspan :]]
-    if 1 < corner.colspan < len(grid[0]):
+    if corner is not None and 1 < corner.colspan < len(grid[0]):
         grid = [[_join(row[: corner.colspan]), *row[corner.colspan :]] for row in grid]
     return _without_empty_columns(grid)
 
@@ -157,9 +157,10 @@ def _grid(table: _Table) -> list[list[str]]:
 
 
 def _header_rows(table: _Table) -> int:
-    """Rows spanned by the top-left cell ("구분" over a two-row header), at least the first row."""
-    corner = _corner(table)
-    return max(corner.rowspan, 1) if corner else 1
+    """Rows spanned by the tallest first-row cell ("구분" or "배점" over a two-row header), at most 3."""
+    spans = [c.rowspan for c in table.cells if c.row == 0]
+    tallest = max(spans, default=1)
+    return tallest if 1 < tallest <= MAX_HEADER_ROWS and tallest < table.rows else 1
 
 
 def _corner(table: _Table) -> _Cell | None:
