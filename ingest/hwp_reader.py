@@ -192,7 +192,7 @@ _PARA_HEADER, _PARA_TEXT, _LINE_SEG, _CTRL_HEADER, _LIST_HEADER, _TABLE = 66, 67
 _PAGE_BREAK = 0x04  # PARA_HEADER column/page break bits: 0x01 section, 0x04 page
 _SECTION_BREAK = 0x01
 _CHAR_CONTROLS = {0, 10, 13, 24, 25, 26, 27, 28, 29, 30, 31}  # one wchar; all other controls take eight
-_SKIPPED_CTRLS = {b"daeh", b"toof", b"  nf", b"  ne"}  # page headers/footers repeat; notes sit apart
+_SKIPPED_CTRLS = {b"head", b"foot", b"fn  ", b"en  "}  # page headers/footers repeat; notes sit apart
 _Record = tuple[int, int, bytes]
 
 
@@ -271,7 +271,7 @@ def _hwp5_paragraph(records: list[_Record], i: int, pager: _Pager | None, page: 
 
 def _hwp5_control(records: list[_Record], i: int, page: int) -> list[_Item]:
     _, level, data = records[i]
-    ctrl = data[:4][::-1]
+    ctrl = data[:4][::-1]  # the id is a little-endian four-letter code: b" lbt" -> b"tbl "
     if ctrl in _SKIPPED_CTRLS:
         return []
     end = _subtree_end(records, i)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest import hwp_reader
 from ingest.hwp_reader import read_hwp
 from ingest.models import Chunk, DocumentMeta, Grid
 from ingest.pipeline import ingest_corpus, ingest_file, ingest_paths
@@ -91,6 +92,23 @@ def test_hwp_title_frames_become_text_not_tables(hwp_path):
     texts = [b.text for b in blocks if not isinstance(b, Grid)]
     assert "Ⅰ. 개 요" in texts and "Ⅱ. 디지털 정부혁신 추진계획" in texts
     assert not any("翌" in t or "\t" in t for t in texts)  # tab payloads are not text
+
+
+def test_hwp_page_header_and_footnote_text_stay_out_of_the_body():
+    # No sample has a page header, so the records are built by hand: a body paragraph holding a
+    # header control and a footnote control, each with its own paragraph list.
+    def para(level: int, text: str) -> list[tuple[int, int, bytes]]:
+        return [(66, level, bytes(24)), (67, level + 1, (text + "\r").encode("utf-16-le"))]
+
+    def control(code: bytes, level: int, text: str) -> list[tuple[int, int, bytes]]:
+        return [(71, level, code[::-1] + bytes(8)), (72, level + 1, bytes(16)), *para(level + 1, text)]
+
+    records = [*para(0, "본문 문단"), *control(b"head", 1, "머리말 반복"), *control(b"fn  ", 1, "각주 내용"),
+               *control(b"tbl ", 1, "")[:1], *para(0, "다음 문단")]
+    items, _ = hwp_reader._hwp5_list(records, 0, 0, hwp_reader._Pager())
+    texts = [i.text for i in items if isinstance(i, hwp_reader._Para)]
+    assert texts[0] == "본문 문단" and texts[-1] == "다음 문단"
+    assert not any("머리말" in t or "각주" in t for t in texts)
 
 
 # ------------------------------------------------------------------ HWPX
