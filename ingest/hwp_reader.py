@@ -192,7 +192,7 @@ _PARA_HEADER, _PARA_TEXT, _LINE_SEG, _CTRL_HEADER, _LIST_HEADER, _TABLE = 66, 67
 _PAGE_BREAK = 0x04  # PARA_HEADER column/page break bits: 0x01 section, 0x04 page
 _SECTION_BREAK = 0x01
 _CHAR_CONTROLS = {0, 10, 13, 24, 25, 26, 27, 28, 29, 30, 31}  # one wchar; all other controls take eight
-_SKIPPED_CTRLS = {b"head", b"foot", b"fn  ", b"en  "}  # page headers/footers repeat; notes sit apart
+_SKIPPED_CTRLS = {b"head", b"foot"}  # page headers/footers repeat on every page; footnotes follow their paragraph
 _Record = tuple[int, int, bytes]
 
 
@@ -339,7 +339,8 @@ def _decode_text(data: bytes) -> str:
 # ---------------------------------------------------------------- HWPX (zip of XML sections)
 
 _HP = "{http://www.hancom.co.kr/hwpml/2011/paragraph}"
-_SKIPPED_HWPX = {f"{_HP}{t}" for t in ("header", "footer", "footNote", "endNote", "secPr", "ctrl")}
+_CTRL, _NOTES = f"{_HP}ctrl", {f"{_HP}footNote", f"{_HP}endNote"}
+_NOT_BODY = {f"{_HP}header", f"{_HP}footer", f"{_HP}secPr"}  # repeated page headers/footers, page setup
 
 
 def _read_hwpx(path: Path) -> list[_Item]:
@@ -378,13 +379,25 @@ def _hwpx_paragraph(p: ET.Element, pager: _Pager | None, page: int) -> list[_Ite
                 texts.append(_hwpx_text(child))
             elif child.tag == f"{_HP}tbl":
                 objects.append(_hwpx_table(child, page))
-            elif child.tag not in _SKIPPED_HWPX:
-                # shapes holding text (hp:rect > hp:drawText > hp:subList > hp:p)
-                for sub in child.iter(f"{_HP}subList"):
-                    for q in sub.findall(f"{_HP}p"):
-                        objects.extend(_hwpx_paragraph(q, None, page))
+            elif child.tag == _CTRL:
+                for note in (g for g in child if g.tag in _NOTES):
+                    objects.extend(_hwpx_lists(note, page))
+            elif child.tag not in _NOT_BODY:
+                objects.extend(_hwpx_lists(child, page))  # text boxes: hp:rect > hp:drawText > hp:subList
     text = "".join(texts)
     return ([_Para(text, page)] if text.strip() else []) + objects
+
+
+def _hwpx_lists(elem: ET.Element, page: int) -> list[_Item]:
+    """Paragraphs of the outermost hp:subList elements inside elem (nested ones come with their table)."""
+    items: list[_Item] = []
+    for child in elem:
+        if child.tag == f"{_HP}subList":
+            for q in child.findall(f"{_HP}p"):
+                items.extend(_hwpx_paragraph(q, None, page))
+        else:
+            items.extend(_hwpx_lists(child, page))
+    return items
 
 
 def _hwpx_text(t: ET.Element) -> str:
@@ -405,10 +418,7 @@ def _hwpx_table(tbl: ET.Element, page: int) -> _Table:
         for tc in tr.findall(f"{_HP}tc"):
             addr = tc.find(f"{_HP}cellAddr")
             span = tc.find(f"{_HP}cellSpan")
-            items: list[_Item] = []
-            for sub in tc.findall(f"{_HP}subList"):
-                for q in sub.findall(f"{_HP}p"):
-                    items.extend(_hwpx_paragraph(q, None, page))
+            items = _hwpx_lists(tc, page)
             cells.append(_Cell(
                 row=int(addr.get("rowAddr", "0")) if addr is not None else len(cells),
                 col=int(addr.get("colAddr", "0")) if addr is not None else 0,

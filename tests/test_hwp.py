@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -94,9 +95,9 @@ def test_hwp_title_frames_become_text_not_tables(hwp_path):
     assert not any("翌" in t or "\t" in t for t in texts)  # tab payloads are not text
 
 
-def test_hwp_page_header_and_footnote_text_stay_out_of_the_body():
-    # No sample has a page header, so the records are built by hand: a body paragraph holding a
-    # header control and a footnote control, each with its own paragraph list.
+def test_hwp_page_header_stays_out_of_the_body_and_footnote_follows_its_paragraph():
+    # No sample has a page header or footnote, so the records are built by hand: a body paragraph
+    # holding a header control and a footnote control, each with its own paragraph list.
     def para(level: int, text: str) -> list[tuple[int, int, bytes]]:
         return [(66, level, bytes(24)), (67, level + 1, (text + "\r").encode("utf-16-le"))]
 
@@ -107,8 +108,7 @@ def test_hwp_page_header_and_footnote_text_stay_out_of_the_body():
                *control(b"tbl ", 1, "")[:1], *para(0, "다음 문단")]
     items, _ = hwp_reader._hwp5_list(records, 0, 0, hwp_reader._Pager())
     texts = [i.text for i in items if isinstance(i, hwp_reader._Para)]
-    assert texts[0] == "본문 문단" and texts[-1] == "다음 문단"
-    assert not any("머리말" in t or "각주" in t for t in texts)
+    assert texts == ["본문 문단", "각주 내용", "다음 문단"]
 
 
 # ------------------------------------------------------------------ HWPX
@@ -132,6 +132,33 @@ def test_hwpx_ordinance_pages_sections_and_comparison_table():
     assert reason.page == 1 and reason.section == "1. 개정이유"
     opinion = next(c for c in chunks if c.kind == "text" and "5. 의견제출" in c.text)
     assert opinion.page == 2  # the file's saved layout starts a new page here
+
+
+def test_hwpx_page_header_skipped_footnote_and_text_box_kept(tmp_path):
+    # No sample has a page header or footnote: a minimal package in the layout Hangul writes.
+    hp = 'xmlns:hp="http://www.hancom.co.kr/hwpml/2011/paragraph"'
+
+    def para(body: str, vertpos: int = 0) -> str:
+        return f'<hp:p><hp:run>{body}</hp:run><hp:linesegarray><hp:lineseg vertpos="{vertpos}"/></hp:linesegarray></hp:p>'
+
+    def sublist(text: str) -> str:
+        return f"<hp:subList>{para(f'<hp:t>{text}</hp:t>')}</hp:subList>"
+
+    section = (
+        f'<hs:sec xmlns:hs="http://www.hancom.co.kr/hwpml/2011/section" {hp}>'
+        + para(f"<hp:ctrl><hp:header>{sublist('머리말 반복')}</hp:header></hp:ctrl><hp:t>본문 문단</hp:t>"
+               f"<hp:ctrl><hp:footNote>{sublist('각주 내용')}</hp:footNote></hp:ctrl>")
+        + para(f"<hp:rect><hp:drawText>{sublist('글상자 안 문장')}</hp:drawText></hp:rect>", vertpos=1000)
+        + para("<hp:t>다음 쪽 문단</hp:t>", vertpos=0)
+        + "</hs:sec>"
+    )
+    path = tmp_path / "합성.hwpx"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", "application/hwp+zip")
+        z.writestr("Contents/section0.xml", section)
+    blocks, pages = read_hwp(path)
+    assert [(b.text, b.page) for b in blocks] == [("본문 문단", 1), ("각주 내용", 1), ("글상자 안 문장", 1), ("다음 쪽 문단", 2)]
+    assert pages == 2
 
 
 # ------------------------------------------------------------------ broken files
