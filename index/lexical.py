@@ -33,7 +33,8 @@ class KoreanTokenizer:
         end = -1
         for tok in self._kiwi.tokenize(text):
             # "현원" read as 현(determiner)+원(counter) is the word 현원 too.
-            glued = tok.start == end and out and out[-1][1].startswith(("NN", "MM")) and tok.tag.startswith("NN")
+            # "현원" after a verb ("정원하고 현원") comes out as 현(NNP)+원(NR, a numeral): glued too.
+            glued = tok.start == end and out and out[-1][1].startswith(("NN", "MM")) and tok.tag.startswith(("NN", "NR"))
             if glued and (len(tok.form) == 1 or len(out[-1][0]) == 1):
                 out[-1] = (out[-1][0] + tok.form, "NNG")
             else:

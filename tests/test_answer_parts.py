@@ -11,6 +11,8 @@ from app.answer.candidates import (
     cells,
     differences,
     extremes,
+    filtered,
+    generate,
     lists,
     row_extremes,
     span_differences,
@@ -87,9 +89,39 @@ def test_parts_of_a_two_part_question(tokenizer):
     assert "국비" in intent.terms  # kiwi splits 국비랑 into 국+비; the word is joined back
 
 
+def test_hyeonwon_after_a_verb_is_one_part(tokenizer):
+    """ "정원하고 현원": kiwi reads 정원+하+고 and 현(NNP)+원(NR); 현원 is still the second part."""
+    intent = intent_of(tokenizer, "부산도서관 정원하고 현원 각각 몇 명이야?")
+    assert intent.parts[-1] == ("현원",) and intent.multi_part
+
+
 def test_superlative_direction(tokenizer):
     assert intent_of(tokenizer, "예산이 가장 적은 사업은?").direction == "min"
     assert intent_of(tokenizer, "정원이 제일 많은 직급은?").direction == "max"
+
+
+def test_jeil_before_a_verb_is_a_superlative(tokenizer):
+    """kiwi splits "제일" before an adjective into 제+일; it still asks for the smallest."""
+    intent = intent_of(tokenizer, "세부사업 중 예산 제일 작은 건 뭐야?")
+    assert (intent.operation, intent.direction) == ("superlative", "min")
+
+
+def test_largest_cut_is_the_smallest_signed_value(tokenizer):
+    """ "감액률 제일 큰": rates print cuts as △, so the most negative one is meant."""
+    assert intent_of(tokenizer, "감액률 제일 큰 부서 어디야?").direction == "min"
+    assert intent_of(tokenizer, "가장 많이 늘어난 사업은?").direction == "max"
+
+
+def test_excluded_items_leave_the_terms(tokenizer):
+    intent = intent_of(tokenizer, "예산 제일 큰 게 뭐야? 인건비·경비 말고")
+    assert intent.excluded == (("인건비",), ("경비",))
+    assert "인건비" not in intent.terms and "예산" in intent.terms
+
+
+def test_which_rows_decreased_is_a_filter(tokenizer):
+    intent = intent_of(tokenizer, "부서 중에 올해 예산이 작년보다 줄어든 곳은 어디야?")
+    assert (intent.operation, intent.direction, intent.answer_type) == ("filter", "down", "list")
+    assert intent_of(tokenizer, "작년보다 얼마나 줄었어?").operation == "compare"  # a figure is asked
 
 
 # ------------------------------------------------------------------ generators
@@ -116,6 +148,26 @@ def test_extremes_follow_the_asked_direction_over_the_whole_table():
     more = [*STAFF.rows, TableRow(header="7급", values=["30", "28", "△2"])]
     found = [c for c in extremes(hit(STAFF), 0, more, "max") if c.column == "정원"]
     assert [(c.direction, c.row, c.value) for c in found] == [("max", "7급", "30")]
+
+
+def test_extremes_skip_subtotals_and_excluded_rows(tokenizer):
+    table = table_chunk(["세부사업명", "예산액"], [("인건비", ["2,824,210"]), ("행정 운영 경비 소계", ["3,910,882"]),
+                                                 ("스마트라이프워크", ["476,367"]), ("메타버스 서울", ["9,790"]),
+                                                 ("예비비", ["884"])], unit="천원")
+    intent = intent_of(tokenizer, "예산 제일 큰 게 뭐야? 인건비 말고")
+    top = [c for c in generate(intent, [hit(table)], {}, {}) if c.kind == "extreme"]
+    assert [(c.row, c.value) for c in top] == [("스마트라이프워크", "476,367")]
+    low = intent_of(tokenizer, "예산 제일 작은 건 뭐야? (반환금·예비비 빼고)")
+    assert [c.row for c in generate(low, [hit(table)], {}, {}) if c.kind == "extreme"] == ["메타버스 서울"]
+
+
+def test_filter_lists_rows_whose_change_has_the_asked_sign():
+    table = table_chunk(["부서", "2025년", "2024년", "증감"], [("계", ["9,000", "10,000", "△1,000"]),
+                        ("신공항정책과", ["5,000", "4,000", "1,000"]), ("신공항도시과", ["185", "2,083", "△1,898"])],
+                        unit="백만원")
+    found = filtered(hit(table), 0, table.rows, "down")
+    assert [(c.column, c.row, c.value, c.group) for c in found] == [("증감", "신공항도시과", "△1,898", 2)]
+    assert [c.row for c in filtered(hit(table), 0, table.rows, "up")] == ["신공항정책과"]
 
 
 def test_sideways_table_extremes_pick_the_column():
@@ -182,6 +234,25 @@ def test_compose_answers_each_part(tokenizer):
     money = next(c for c in cells(hit(BUDGET), 1) if c.row == "인건비" and c.column == "2025 예산현액")
     comp = compose(intent, [_prob(staff, 0.9), _prob(money, 0.7)], True, 0.5)
     assert [c.value for c in comp.chosen] == ["16", "2,824,210"]
+
+
+def test_compose_parts_by_the_word_that_tells_them_apart(tokenizer):
+    """Two parts sharing their last word ("…임대"): each is found by the word only it has."""
+    intent = intent_of(tokenizer, "공공임대랑 민간임대 각각 얼마야?")
+    table = table_chunk(["구분", "한도"], [("민간임대", ["80백만원"]), ("공공임대", ["95백만원"])])
+    first, second = cells(hit(table), 0)
+    comp = compose(intent, [_prob(first, 0.9), _prob(second, 0.8)], True, 0.5)
+    assert [c.value for c in comp.chosen] == ["80백만원", "95백만원"]
+
+
+def test_compose_answers_each_report_when_two_are_named(tokenizer):
+    """ "A국이랑 B국 정원 각각 몇 명": a lookup over two reports answers each from its own report."""
+    intent = intent_of(tokenizer, "두 기관 정원 각각 몇 명이야?")
+    a = table_chunk(["구분", "정원"], [("계", ["274"])], file="a.pdf", page=2)
+    b = table_chunk(["구분", "정원"], [("계", ["45"])], file="b.pdf", page=4)
+    ca, cb = cells(hit(a), 0)[0], cells(hit(b), 0)[0]
+    comp = compose(intent, [_prob(ca, 0.9)], True, 0.5, {"a.pdf": [_prob(ca, 0.9)], "b.pdf": [_prob(cb, 0.8)]})
+    assert [(c.chunk.file, c.value) for c in comp.chosen] == [("a.pdf", "274"), ("b.pdf", "45")]
 
 
 def test_compose_abstains_without_confidence(tokenizer):

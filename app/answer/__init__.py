@@ -68,7 +68,9 @@ def prepare(retrieval: RetrievalView, question: str, files: list[str]) -> Prepar
         for f in files:
             file_hits = retrieval.hits(question, [f], PER_FILE_K)
             file_facts = question_facts(intent, retrieval.known, file_hits[0].score if file_hits else 0)
-            per_file[f] = _scored_features(intent, file_hits, file_facts, retrieval)
+            # the whole-question hits of this report count too: its best chunk may rank below PER_FILE_K alone
+            per_file[f] = _scored_features(intent, file_hits, file_facts, retrieval) + [
+                c for c in candidates if c.chunk.file == f]
     return Prepared(intent, facts, hits, candidates, per_file, names_unknown_organization(question, docs, files))
 
 

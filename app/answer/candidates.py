@@ -42,7 +42,8 @@ class Candidate:
     unit: str = ""
     row: str = ""
     column: str = ""
-    direction: str = ""  # extremes: "max" / "min"
+    direction: str = ""  # extremes: "max" / "min"; filters: "down" / "up"
+    group: int = 0  # extremes and filters: how many rows were weighed
     after: str = ""  # spans: the lines that follow in the chunk
     before: str = ""  # spans: the line before (a reason is often stated just above the measure)
     table_row: TableRow | None = None
@@ -65,10 +66,13 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
             out += cells(hit, rank, figures_only=intent.answer_type in FIGURE_TYPES)
             out += rows(hit, rank)
             key = (hit.chunk.file, hit.chunk.table_id)
-            if intent.operation == "superlative" and key not in seen_tables:
+            if intent.operation in ("superlative", "filter") and key not in seen_tables:
                 seen_tables.add(key)
-                whole = table_rows.get(key) or hit.chunk.rows
-                out += extremes(hit, rank, whole, intent.direction) + row_extremes(hit, rank, intent.direction)
+                whole = [r for r in table_rows.get(key) or hit.chunk.rows if not _excluded(r, intent.excluded)]
+                if intent.operation == "filter":
+                    out += filtered(hit, rank, whole, intent.direction)
+                else:
+                    out += extremes(hit, rank, whole, intent.direction) + row_extremes(hit, rank, intent.direction)
             if intent.operation in ("list", "count") or intent.answer_type == "list":
                 out += column_lists(hit, rank)
             if intent.operation == "compare":
@@ -110,8 +114,19 @@ def row_text_labels(row: TableRow) -> str:
     return " ".join([row.header, *texts])
 
 
+_SUBTOTAL = re.compile(r"(?:소계|합계|총계|총괄)$")
+
+
 def is_total(row: TableRow) -> bool:
-    return compact(row.header) in TOTAL_ROWS
+    """ "합계", and subtotal rows that name their group ("행정 운영 경비 소계")."""
+    header = compact(row.header)
+    return header in TOTAL_ROWS or bool(_SUBTOTAL.search(header))
+
+
+def _excluded(row: TableRow, excluded: tuple[tuple[str, ...], ...]) -> bool:
+    """A row the question set aside ("인건비 말고"): its labels hold every word of an excluded item."""
+    labels = compact(row_text_labels(row)).lower()
+    return any(all(w in labels for w in item) for item in excluded)
 
 
 def _row_quote(chunk: Chunk, row: TableRow) -> str:
@@ -196,7 +211,7 @@ def extremes(hit: Hit, rank: int, table: list[TableRow], direction: str = "") ->
                 kind="extreme", hit=hit, rank=rank, labels=f"{row_text_labels(row)} {col}",
                 text=f"{row_text_labels(row)}: {col} {val}{unit} ({word}, {len(scored)}개 중)",
                 quote=_row_quote(chunk, row), value=val, unit=unit, row=row.header, column=col,
-                direction=way, table_row=row,
+                direction=way, table_row=row, group=len(scored),
             ))
     return out
 
@@ -219,8 +234,32 @@ def row_extremes(hit: Hit, rank: int, direction: str = "") -> list[Candidate]:
             out.append(Candidate(
                 kind="extreme", hit=hit, rank=rank, labels=f"{row.header} {cols[j]}",
                 text=f"{cols[j]}: {row.header} {val} ({word}, {len(scored)}개 중)", quote=_row_quote(chunk, row),
-                value=val, unit="", row=row.header, column=cols[j], direction=way, table_row=row,
+                value=val, unit="", row=row.header, column=cols[j], direction=way, table_row=row, group=len(scored),
             ))
+    return out
+
+
+_CHANGE_COLUMN = re.compile(r"증감|대비|차이|변동")
+
+
+def filtered(hit: Hit, rank: int, table: list[TableRow], direction: str) -> list[Candidate]:
+    """ "예산이 줄어든 곳은": per change column (증감, 증감률), the rows whose change has the asked sign."""
+    chunk = hit.chunk
+    out = []
+    for j, col in enumerate(value_columns(chunk)):
+        if not _CHANGE_COLUMN.search(col):
+            continue
+        signed = [(leading_number(r.values[j]), r) for r in table if not is_total(r) and j < len(r.values)]
+        signed = [(v, r) for v, r in signed if v is not None]
+        picked = [r for v, r in signed if (v < 0 if direction == "down" else v > 0)]
+        if len(signed) < 2 or not picked or len(picked) == len(signed):
+            continue
+        shown = "; ".join(f"{row_text_labels(r)} ({col} {r.values[j].strip()})" for r in picked[:MAX_LIST_ITEMS])
+        out.append(Candidate(
+            kind="filter", hit=hit, rank=rank, labels=f"{' '.join(row_text_labels(r) for r in picked)} {col}",
+            text=f"{len(picked)}개: {shown}", quote=_row_quote(chunk, picked[0]), value=picked[0].values[j].strip(),
+            row=picked[0].header, column=col, direction=direction, table_row=picked[0], group=len(signed),
+        ))
     return out
 
 

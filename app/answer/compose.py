@@ -12,6 +12,9 @@ from .intent import Intent
 from .render import headline, limit_for, render, trim
 
 MAX_PARTS = 3
+# a question naming two reports asks each for its own figure ("각각 몇 명", "비교하면"); a list or an
+# extreme is read from one table
+ACROSS_OPERATIONS = ("compare", "lookup")
 
 
 @dataclass
@@ -29,7 +32,7 @@ def compose(intent: Intent, ranked: list[Candidate], confident: bool, part_thres
             per_file: dict[str, list[Candidate]] | None = None) -> Composition:
     """`ranked`: candidates best first; `confident`: the calibrated confidence reached the threshold;
     `per_file`: candidates per report, best first, when a comparison names several reports."""
-    if per_file and len(per_file) >= 2 and intent.operation == "compare":
+    if per_file and len(per_file) >= 2 and intent.operation in ACROSS_OPERATIONS:
         both = _across_reports(intent, per_file, part_threshold)
         if both is not None:
             return both
@@ -41,9 +44,13 @@ def compose(intent: Intent, ranked: list[Candidate], confident: bool, part_thres
     return Composition(render(chosen, intent.answer_type, intent.terms), chosen)
 
 
-def _head(part: tuple[str, ...]) -> str:
-    """The word a Korean noun phrase is about comes last: "7급 정원" is about 정원."""
-    return part[-1]
+def _head(part: tuple[str, ...], intent: Intent) -> str:
+    """The word that tells this part from the others: its rarest word no other part shares
+    ("공공지원민간임대랑 준주택전세전환지원": 공공 and 준주택, not the shared 지원)."""
+    others = {t for p in intent.parts if p is not part for t in p}
+    own = [t for t in part if t not in others] or list(part)
+    weight = dict(zip(intent.terms, intent.weights))
+    return max(reversed(own), key=lambda t: weight.get(t, 0))
 
 
 def _other_parts(intent: Intent, ranked: list[Candidate], chosen: list[Candidate], threshold: float) -> list[Candidate]:
@@ -53,10 +60,11 @@ def _other_parts(intent: Intent, ranked: list[Candidate], chosen: list[Candidate
     extra: list[Candidate] = []
     for part in intent.parts:
         shown = compact(" ".join(with_row(c) for c in chosen + extra)).lower()
-        if _head(part) in shown:
+        head = _head(part, intent)
+        if head in shown:
             continue
         match = next((c for c in ranked if c.probability >= threshold and c not in chosen + extra
-                      and _head(part) in compact(c.labels).lower()), None)
+                      and head in compact(c.labels).lower()), None)
         if match is not None and len(chosen) + len(extra) < MAX_PARTS:
             extra.append(match)
     return extra

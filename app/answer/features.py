@@ -15,16 +15,17 @@ from .intent import Intent
 FEATURES = (
     "own_cov", "phrase_cov", "row_cov", "col_cov", "ctx_cov", "all_cov", "row_col", "part_cov", "row_exact", "col_exact",
     "rank_inv", "fused_rel", "dense",
-    "type_fit", "type_clash", "has_figure", "near_figure", "lead_cov", "tail_type_fit",
+    "type_fit", "type_clash", "has_figure", "near_figure", "lead_cov", "tail_type_fit", "reason_cue",
     "year_fit", "year_clash", "year_missing",
     "total_match", "total_unasked",
     "heading", "length",
-    "is_cell", "is_row", "is_extreme", "is_difference", "is_span", "is_list",
-    "op_fit", "op_clash", "direction_fit", "change_fit",
+    "is_cell", "is_row", "is_extreme", "is_difference", "is_span", "is_list", "is_filter",
+    "op_fit", "op_clash", "direction_fit", "change_fit", "group_size",
     "unknown_terms", "no_terms", "missing_rare",
 )
-KINDS = ("cell", "row", "extreme", "difference", "span", "list")
-OP_KIND = {"superlative": "extreme", "compare": "difference", "list": "list", "count": "list"}
+KINDS = ("cell", "row", "extreme", "difference", "span", "list", "filter")
+OP_KIND = {"superlative": "extreme", "compare": "difference", "list": "list", "count": "list", "filter": "filter"}
+GROUP_SCALE = 20  # rows: an extreme over this many rows or more is as telling as it gets
 LENGTH_SCALE = 400  # characters: the longest answer the evaluation accepts
 
 _AMOUNT = re.compile(r"\d\s*(?:천원|백만원|억원|만원|원|억|조)")
@@ -34,6 +35,8 @@ _DATE = re.compile(r"\d{1,2}\s*\.\s*\d{1,2}\s*\.|\d{1,2}\s*월|\d{4}\s*\.\s*\d|[
 _PERSON = re.compile(r"☎|담당\s*[:：]|(?:팀장|과장|국장|주무관|위원장|원장|대표)\b|\d{3,4}-\d{4}")
 _PLACE = re.compile(r"에서|일원|센터|홀|회관|청사|광장|공원|[시군구동]\s*\d|장소|위치")
 _REASON = re.compile(r"위해|따라|때문|필요|요구|바람|판단|사료|것으로|우려|미흡|부족|불가피|검토|어려")
+# "주된 사유는", "감액 요인으로", "~에 따른 것으로": the sentence that gives a reason names itself one
+_STATED_REASON = re.compile(r"사유|요인|때문|기인|원인|따른\s*것|위하여|위해|필요|지적|의견|권고|바람직")
 _YEAR = re.compile(r"(20\d{2})|[’'‘`](\d{2})(?!\d)")
 _HEADING = re.compile(r"^(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]|[IVX]+\.|\d{1,2}\.|□|■|[가-하]\.)")
 _CHANGE = re.compile(r"증감|증가|감소|대비|차이|변동")
@@ -68,7 +71,7 @@ def coverage(intent: Intent, text: str) -> float:
 
 def value_types(c: Candidate) -> set[str]:
     """Kinds of answer a candidate can give: amount, count, rate, date, person, place, reason, list."""
-    if c.kind == "list":
+    if c.kind in ("list", "filter"):
         return {"list", "count"}
     if c.kind in ("cell", "extreme", "difference"):
         col = compact(c.column)
@@ -138,7 +141,10 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         "fused_rel": c.hit.score / q.top_score if q.top_score else 0,
         "dense": c.hit.dense_score,
         "type_fit": float(intent.answer_type in types),
-        "type_clash": float(concrete and intent.answer_type not in types),
+        # a figure is not a reason: a "왜" question answered by a cell clashes like a date answered by a sum
+        "type_clash": float((concrete and intent.answer_type not in types)
+                            or (intent.answer_type == "reason" and c.kind != "span")),
+        "reason_cue": float(intent.answer_type == "reason" and bool(_STATED_REASON.search(f"{c.text} {c.after}"))),
         "has_figure": float(bool(re.search(r"\d", c.value or c.text))),
         "year_fit": float(bool(intent.years) and all(y in years_here for y in intent.years)),
         "year_clash": float(bool(intent.years) and bool(own_years) and not any(y in own_years for y in intent.years)),
@@ -152,7 +158,8 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         "length": min(len(c.text), LENGTH_SCALE) / LENGTH_SCALE,
         "op_fit": float(OP_KIND.get(intent.operation) == c.kind),
         "op_clash": float(intent.operation in OP_KIND and OP_KIND[intent.operation] != c.kind),
-        "direction_fit": float(c.kind == "extreme" and c.direction == (intent.direction or "max")),
+        "direction_fit": float(c.kind in ("extreme", "filter") and c.direction == (intent.direction or "max")),
+        "group_size": min(c.group, GROUP_SCALE) / GROUP_SCALE,
         "change_fit": float(intent.operation == "compare" and bool(_CHANGE.search(c.column))),
         "unknown_terms": q.unknown_share,
         "missing_rare": _missing_rare(intent, f"{c.labels} {c.text} {c.after} {context}"),

@@ -36,10 +36,15 @@ TYPE_CUES: tuple[tuple[str, frozenset[str]], ...] = (
 )
 COUNT_COUNTERS = frozenset({"명", "개", "건", "곳", "가지", "회", "개소", "종", "팀", "대", "척", "호", "차례"})
 DATE_COUNTERS = frozenset({"월", "일", "년", "시"})
-COMPARE_CUES = frozenset({"비교", "차이", "대비", "증감", "늘", "줄", "증가", "감소", "변화", "변동", "증액", "감액",
-                          "오르", "내리", "커지", "작아지", "전년", "달라지"})
+DECREASE_CUES = frozenset({"줄", "줄어들", "줄어", "감소", "감액", "삭감", "축소", "하락", "내리", "작아지", "떨어지"})
+INCREASE_CUES = frozenset({"늘", "늘어나", "늘어", "증가", "증액", "확대", "상승", "오르", "커지"})
+COMPARE_CUES = DECREASE_CUES | INCREASE_CUES | frozenset({"비교", "차이", "대비", "증감", "변화", "변동", "전년", "달라지"})
+# "어디야", "어느 부서", "뭐야": the answer names rows of a table, not a figure.
+WHICH_CUES = frozenset({"어디", "어느", "무엇", "뭐", "어떤"})
+HOW_MUCH_CUES = frozenset({"얼마", "몇", "얼마나", "얼만"})
+EXCLUDE_CUES = (("말", "VV"), ("빼", "VV"), ("제외", "NNG"), ("제외하", "VV"))
 SUPERLATIVE_CUES = frozenset({"가장", "제일", "최대", "최고", "최저", "최소", "최다", "젤", "1위"})
-MAX_CUES = frozenset({"많", "크", "높", "길", "최대", "최고", "최다", "비싸"})
+MAX_CUES = frozenset({"많", "많이", "크", "높", "길", "최대", "최고", "최다", "비싸"})
 MIN_CUES = frozenset({"적", "작", "낮", "짧", "최저", "최소", "싸"})
 LIST_CUES = frozenset({"뭐뭐", "목록", "종류", "무엇무엇", "나열", "어디어디", "항목"})
 TOTAL_CUES = frozenset({"전체", "총액", "총계", "합계", "규모", "모두", "전부", "총"})
@@ -49,7 +54,7 @@ LIST_WORDS = ("뭐뭐", "무엇무엇", "어디어디", "뭐가있", "뭐있")  
 PART_SPLIT_FORMS = frozenset({"및", ",", "각각", "그리고", "또"})
 
 ANSWER_TYPES = ("amount", "count", "rate", "date", "person", "place", "list", "reason", "text")
-OPERATIONS = ("lookup", "compare", "superlative", "count", "list")
+OPERATIONS = ("lookup", "compare", "superlative", "filter", "count", "list")
 
 
 @dataclass(frozen=True)
@@ -59,10 +64,11 @@ class Intent:
     weights: tuple[float, ...]  # rarity (idf) of each term
     answer_type: str
     operation: str
-    direction: str  # "max" or "min" for superlatives, else ""
+    direction: str  # "max" or "min" for superlatives ("감액률 제일 큰": the most negative), "down"/"up" for filters
     parts: tuple[tuple[str, ...], ...]  # terms of each conjunct ("정원이랑 현원"), one part when not multi-part
     years: tuple[int, ...]  # years the answer must show
     wants_total: bool
+    excluded: tuple[tuple[str, ...], ...] = ()  # "인건비·경비 말고": rows naming these are not answers
 
     @property
     def multi_part(self) -> bool:
@@ -77,20 +83,54 @@ def parse_intent(
     drop: frozenset[str] = frozenset(),
 ) -> Intent:
     """`years`: years the answer itself must show; `drop`: words that only named the report."""
-    morphs = morphemes(question)
+    morphs = _joined(morphemes(question))
+    excluded = _excluded(morphs)
+    drop = drop | {w for item in excluded for w in item}
     forms = [f for f, _ in morphs]
     terms = _terms(morphs, drop)
+    operation = "list" if _says_list(question) else _operation(morphs)
     return Intent(
         question=question,
         terms=tuple(terms),
         weights=tuple(idf(t) for t in terms),
-        answer_type="list" if _says_list(question) else _answer_type(morphs, _operation(morphs)),
-        operation="list" if _says_list(question) else _operation(morphs),
-        direction=_direction(forms),
+        answer_type="list" if operation in ("list", "filter") else _answer_type(morphs, operation),
+        operation=operation,
+        direction=_direction(forms, operation),
         parts=_parts(morphs, drop),
         years=tuple(years),
         wants_total=any(f in TOTAL_CUES for f in forms),
+        excluded=excluded,
     )
+
+
+def _joined(morphs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """kiwi reads "제일" before a verb as prefix + numeral ("제"+"일"); it is the superlative adverb."""
+    out: list[tuple[str, str]] = []
+    for form, tag in morphs:
+        if out and out[-1] == ("제", "XPN") and (form, tag) == ("일", "NR"):
+            out[-1] = ("제일", "MAG")
+            continue
+        out.append((form, tag))
+    return out
+
+
+def _excluded(morphs: list[tuple[str, str]]) -> tuple[tuple[str, ...], ...]:
+    """ "인건비·경비 말고", "(반환금·예비비 빼고)": the nouns listed just before the cue, one item per "·"/","."""
+    out: list[tuple[str, ...]] = []
+    for i, (form, tag) in enumerate(morphs):
+        if (form, tag) not in EXCLUDE_CUES:
+            continue
+        items: list[list[str]] = [[]]
+        for f, t in reversed(morphs[:i]):
+            if t.startswith(("NNG", "NNP", "SL", "SH")):
+                items[-1].insert(0, compact(f).lower())
+            elif t == "SP" or (t == "JC" and f in PART_SPLIT_PARTICLES) or t in ("JKO", "JX"):
+                if items[-1]:
+                    items.append([])
+            else:
+                break
+        out += [tuple(item) for item in reversed(items) if item]
+    return tuple(out)
 
 
 def _terms(morphs: list[tuple[str, str]], drop: frozenset[str]) -> list[str]:
@@ -145,6 +185,8 @@ def _operation(morphs: list[tuple[str, str]]) -> str:
     forms = {f for f, _ in morphs}
     if forms & SUPERLATIVE_CUES:
         return "superlative"
+    if forms & (DECREASE_CUES | INCREASE_CUES) and forms & WHICH_CUES and not forms & HOW_MUCH_CUES:
+        return "filter"
     if forms & LIST_CUES:
         return "list"
     if any(f == "몇" and i + 1 < len(morphs) and morphs[i + 1][0] in {"개", "가지", "곳", "종", "개소"}
@@ -155,11 +197,15 @@ def _operation(morphs: list[tuple[str, str]]) -> str:
     return "lookup"
 
 
-def _direction(forms: list[str]) -> str:
+def _direction(forms: list[str], operation: str = "lookup") -> str:
+    decrease = any(f in DECREASE_CUES for f in forms)
+    if operation == "filter":
+        return "down" if decrease else "up"
     if any(f in MIN_CUES for f in forms):
         return "min"
-    if any(f in MAX_CUES for f in forms):
-        return "max"
+    if any(f in MAX_CUES for f in forms) or (decrease and operation == "superlative"):
+        # a decrease is printed negative (△), so the largest cut is the smallest signed value
+        return "min" if decrease and operation == "superlative" else "max"
     return ""
 
 
