@@ -22,8 +22,10 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .config import Settings
+from .conversation import ConversationAnswer, Conversations
 from .engine import Engine
-from .models import Answer, DocumentInfo, Filters, SearchHit
+from .feedback import FeedbackStore, feedback_router
+from .models import DocumentInfo, Filters, SearchHit
 from .pages import PageError, render_page_png
 
 MAX_QUESTION_CHARS = 2000
@@ -45,6 +47,8 @@ QUESTION_ERROR = f"질문을 입력해 주세요: 공백을 뺀 1~{MAX_QUESTION_
 class AskRequest(BaseModel):
     question: str = Field(description=f"한국어 질문 (1~{MAX_QUESTION_CHARS}자)", examples=["2025년 서울시재단 인력은 몇 명이야?"])
     filters: Filters | None = None
+    conversation_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                                        description="이전 답변의 conversation_id: 후속 질문(\"그럼 2024년은?\")을 이어서 답합니다")
 
     @field_validator("question")
     @classmethod
@@ -313,9 +317,18 @@ def create_app(engine: Engine, *, api_token: str | None = None) -> FastAPI:
             return JSONResponse(Health(status="no_index", documents=0, chunks=0).model_dump(), status_code=503)
         return Health(status="ok", documents=len(index.docs), chunks=len(index.chunks))
 
-    @app.post("/ask", response_model=Answer, dependencies=guarded, responses=errors, summary="질문에 답합니다")
-    def ask(request: AskRequest) -> Answer:
-        return engine.ask(request.question, request.filters)
+    conversations = Conversations(engine)
+    app.state.conversations = conversations
+
+    @app.post("/ask", response_model=ConversationAnswer, dependencies=guarded, responses=errors,
+              summary="질문에 답합니다 (conversation_id 로 후속 질문)")
+    def ask(request: AskRequest) -> ConversationAnswer:
+        return conversations.ask(request.question, request.conversation_id, request.filters)
+
+    from .openai_api import openai_router
+
+    app.include_router(openai_router(engine, conversations), dependencies=guarded, responses=errors)
+    app.include_router(feedback_router(FeedbackStore(conversations.store.path)), dependencies=guarded, responses=errors)
 
     @app.get("/search", response_model=list[SearchHit], dependencies=guarded, responses=errors,
              summary="관련 청크를 순위대로 찾습니다")
