@@ -235,3 +235,36 @@ def test_openai_stream_ends_with_done_and_needs_the_token(server):
     bad = httpx.post(f"{server}/v1/chat/completions", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30,
                      json={"model": "docqa", "messages": [{"role": "assistant", "content": "안녕하세요"}]})
     assert bad.status_code == 422
+
+
+# ------------------------------------------------------------------ the chat: same follow-up logic, 👍/👎
+@pytest.mark.slow  # the chat loads its own engine (about 30 s); the same logic is tested over HTTP above
+def test_chat_follows_up_and_takes_a_thumbs_down(conv_engine, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from app.chat import settings_env
+    from app.feedback import FeedbackStore
+    from app.state import state_path
+
+    for key, value in settings_env(conv_engine.settings).items():
+        monkeypatch.setenv(key, value)
+    at = AppTest.from_file(str(REPO / "app" / "chat.py"), default_timeout=300)
+    at.run()
+    at.chat_input[0].set_value(BUDGET_Q).run()
+    at.chat_input[0].set_value("그럼 2024년은?").run()
+    assert not at.exception
+    last = [m for m in at.chat_message if m.name == "assistant"][-1]
+    assert "8,193,261" in " ".join(md.value for md in last.markdown)
+    assert any("2024년" in c.value and "서울시재단" in c.value for c in last.caption)
+
+    store = FeedbackStore(state_path(conv_engine.settings.index_dir))
+    before = len(store.items(rating=-1))
+    at.feedback[-1].set_value(0).run()  # 👎 on the follow-up's answer
+    at.text_input(key="comment-1").set_value("2024년 최종예산 말고 예산현액이 궁금해요").run()
+    at.button(key="send-1").click().run()
+    assert not at.exception
+    rows = store.items(rating=-1)
+    assert len(rows) == before + 1
+    row = rows[-1]
+    assert row["question"] == "그럼 2024년은?" and "2024년" in row["resolved_question"]
+    assert row["comment"].startswith("2024년 최종예산") and row["citations"][0]["page"] == 3
