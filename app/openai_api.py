@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -104,7 +104,9 @@ def _events(cid: str, created: int, text: str) -> Iterator[str]:
     yield "data: [DONE]\n\n"
 
 
-def openai_router(engine, conversations) -> APIRouter:
+def openai_router(conversations_for) -> APIRouter:
+    """`conversations_for(grant)`: the conversation logic over the engine the caller's token may read; the grant
+    is the one the API's token dependency put on `request.state`."""
     router = APIRouter(prefix="/v1", tags=["OpenAI 호환"])
 
     @router.get("/models", response_model=ModelList, summary="모델 목록 (docqa 하나)")
@@ -112,11 +114,12 @@ def openai_router(engine, conversations) -> APIRouter:
         return ModelList(data=[ModelCard(id=MODEL_ID, created=int(time.time()))])
 
     @router.post("/chat/completions", summary="OpenAI 호환 채팅 응답 (stream 지원)")
-    def chat_completions(request: ChatRequest) -> Any:
-        answer, resolution = conversations.replay(_questions(request.messages))
-        text = reply_text(answer, display_titles(engine.index.docs))
+    def chat_completions(body: ChatRequest, request: Request) -> Any:
+        conversations = conversations_for(request.state.grant)
+        answer, resolution = conversations.replay(_questions(body.messages))
+        text = reply_text(answer, display_titles(conversations.engine.index.docs))
         cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-        if request.stream:
+        if body.stream:
             return StreamingResponse(_events(cid, created, text), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache"})
         return {
