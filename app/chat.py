@@ -40,6 +40,7 @@ ENV_VARS = {
     "llm_api_key": "DOCQA_LLM_API_KEY",
     "llm_timeout": "DOCQA_LLM_TIMEOUT",
     "api_token": "DOCQA_API_TOKEN",
+    "tokens_file": "DOCQA_TOKENS_FILE",
 }
 
 
