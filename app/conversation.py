@@ -41,6 +41,7 @@ TRAILING_PARTICLES = frozenset({"은", "는", "이", "가", "도", "만", "요"}
 MEASURE_SUFFIXES = frozenset({"액", "률", "율"})  # XSN: "지출액", "집행률" are measures whatever precedes them
 MEASURE_MIN_TABLES = 2
 MAX_REPLAYED_TURNS = 4
+_LABEL_NOUNS: dict[str, tuple[str, ...]] = {}  # table label -> its nouns (same tokenizer for every index)
 
 
 # ------------------------------------------------------------------ what a conversation remembers
@@ -95,15 +96,15 @@ class Resolver:
     def measure_words(self) -> frozenset[str]:
         """Answer-type cues, plus words the tables print more often as column labels than as row labels."""
         cues = {w for kind, words in TYPE_CUES if kind in ("amount", "count", "rate", "date") for w in words}
-        col: Counter[str] = Counter()
-        row: Counter[str] = Counter()
-        seen: set[tuple[str, str | None]] = set()
+        columns: dict[tuple[str, str | None], set[str]] = {}
+        rows: dict[tuple[str, str | None], set[str]] = {}
         for c in self.chunks:
-            if c.kind != "table" or (c.file, c.table_id) in seen:
-                continue
-            seen.add((c.file, c.table_id))
-            col.update({w for label in c.columns[1:] for w in self._nouns(label)})
-            row.update({w for r in c.rows for w in self._nouns(r.header)})
+            if c.kind == "table":
+                columns.setdefault((c.file, c.table_id), set()).update(c.columns[1:])
+                rows.setdefault((c.file, c.table_id), set()).update(r.header for r in c.rows)
+        # Counted once per table: a word in the columns of many tables is a measure, whatever their length.
+        col = Counter(w for labels in columns.values() for w in {n for label in labels for n in self._nouns(label)})
+        row = Counter(w for labels in rows.values() for w in {n for label in labels for n in self._nouns(label)})
         table_words = {w for w, n in col.items() if n >= MEASURE_MIN_TABLES and n > row[w]}
         return frozenset(w for w in cues | table_words if len(w) >= 2 or w in cues)
 
@@ -114,8 +115,12 @@ class Resolver:
             texts.setdefault(c.file, []).append(compact(c.text).lower())
         return {f: "\n".join(t) for f, t in texts.items()}
 
-    def _nouns(self, text: str) -> list[str]:
-        return [f.lower() for f, tag in self.morphemes(text) if tag.startswith(NOUN_TAGS) and len(f) >= 2]
+    def _nouns(self, text: str) -> tuple[str, ...]:
+        # Table labels repeat across chunks and index generations; kiwi costs ~5 ms a call.
+        if text not in _LABEL_NOUNS:
+            _LABEL_NOUNS[text] = tuple(f.lower() for f, tag in self.morphemes(text)
+                                       if tag.startswith(NOUN_TAGS) and len(f) >= 2)
+        return _LABEL_NOUNS[text]
 
     def report_year(self, files: list[str]) -> int | None:
         for d in self.docs:
