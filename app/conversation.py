@@ -35,7 +35,7 @@ QUESTION_FORMS = frozenset({"얼마", "몇", "무엇", "뭐", "언제", "어디"
 PREDICATE_TAGS = ("VV", "VA", "VX", "VCP", "VCN", "XSV", "XSA", "EF")
 NOUN_TAGS = ("NNG", "NNP", "SL", "SH", "XR")
 COMPARE_PARTICLES = frozenset({"보다"})
-TRAILING_TAGS = ("SF", "SP", "SS", "SE", "SO")
+TRAILING_TAGS = ("SF", "SP", "SE")  # not brackets: "잉여금(이월금)" keeps its ")"
 # Topic and subject particles only: "과"/"와" may end a name ("정보보안과") and "의" ties words together.
 TRAILING_PARTICLES = frozenset({"은", "는", "이", "가", "도", "만", "요"})
 MEASURE_SUFFIXES = frozenset({"액", "률", "율"})  # XSN: "지출액", "집행률" are measures whatever precedes them
@@ -299,14 +299,14 @@ def _strip_topic(w: Word) -> str:
 
 
 def _absolute(w: Word, base: int | None) -> str:
-    """A relative year word made absolute ("작년이랑" -> "2024년이랑") when the year talked about is known."""
+    """A year as it goes into a question: "2024년은?" -> "2024년"; "작년이랑" -> "2024년이랑" when the year talked
+    about is known."""
     if w.role == "year":
         return w.core
     if w.role != "relyear" or base is None:
         return w.text
-    rest = w.text[len(next(k for k in sorted(RELATIVE_YEARS, key=len, reverse=True) if w.text.startswith(k))):] \
-        if any(w.text.startswith(k) for k in RELATIVE_YEARS) else ""
-    return f"{base + (w.year or 0)}년{rest}"
+    said = next((k for k in sorted(RELATIVE_YEARS, key=len, reverse=True) if w.text.startswith(k)), "")
+    return f"{base + (w.year or 0)}년{w.text[len(said):]}"
 
 
 def _put(out: list[str], roles: list[str], targets: tuple[str, ...], words: list[str], front: bool = False) -> None:

@@ -79,6 +79,13 @@ def test_relative_year_comparison_keeps_both_years(resolver):
     assert res.follow_up and "2025년" in res.resolved and "2024년이랑" in res.resolved and "출연금" in res.resolved
 
 
+def test_comparison_keeps_brackets_of_the_last_question(resolver):
+    """ "잉여금(이월금)" lost its ")" when closing brackets were stripped like punctuation."""
+    res = resolver.resolve("전년보다 얼마 줄었어?", Topic("서울디지털재단 2024 세입에서 잉여금(이월금) 수입 얼마야?",
+                                                   ["2024_서울디지털재단_주요업무보고.pdf"]))
+    assert "잉여금(이월금)" in res.resolved.split() and "2023년보다" in res.resolved.split()
+
+
 def test_standalone_questions_start_afresh(resolver):
     topic = Topic(BUDGET_Q, [FOUNDATION])
     for q in ("디지털도시국 정보보안과 2025년 예산현액 얼마야?", "서울디지털재단 2024년 5급 정원은 몇 명이었나요?"):
