@@ -7,7 +7,6 @@ new index object after an update, and requests already running finish on the pre
 from __future__ import annotations
 
 import os
-import secrets
 import tempfile
 import threading
 import unicodedata
@@ -21,9 +20,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .access import Access, EngineViews, Grant, TokensFileError, claim_upload
 from .config import Settings
+from .conversation import ConversationAnswer, Conversations
 from .engine import Engine
-from .models import Answer, DocumentInfo, Filters, SearchHit
+from .feedback import FeedbackStore, feedback_router
+from .models import DocumentInfo, Filters, SearchHit
 from .pages import PageError, render_page_png
 
 MAX_QUESTION_CHARS = 2000
@@ -47,6 +49,8 @@ QUESTION_ERROR = f"질문을 입력해 주세요: 공백을 뺀 1~{MAX_QUESTION_
 class AskRequest(BaseModel):
     question: str = Field(description=f"한국어 질문 (1~{MAX_QUESTION_CHARS}자)", examples=["2025년 서울시재단 인력은 몇 명이야?"])
     filters: Filters | None = None
+    conversation_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                                        description="이전 답변의 conversation_id: 후속 질문(\"그럼 2024년은?\")을 이어서 답합니다")
 
     @field_validator("question")
     @classmethod
@@ -249,6 +253,20 @@ def _document_path(engine: Engine, file: str) -> Path:
 _bearer = HTTPBearer(auto_error=False, description="DOCQA_API_TOKEN 이 설정된 경우 필요합니다")
 
 
+def require_token(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Grant:
+    """The caller's grant: which organizations' reports this token may read (app/access.py)."""
+    given = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else ""
+    grant = request.app.state.access.grant(given)
+    if grant is None:
+        raise HTTPException(401, "인증이 필요합니다: Authorization: Bearer <토큰> 헤더를 보내 주세요",
+                            headers={"WWW-Authenticate": "Bearer"})
+    request.state.grant = grant  # for routers included with this dependency (app/openai_api.py)
+    return grant
+
+
+GrantDep = Annotated[Grant, Depends(require_token)]
+
+
 class _UploadSizeGuard:
     """Refuses an oversized upload from its Content-Length, before multipart parsing spools it to disk."""
 
@@ -272,14 +290,8 @@ class _UploadSizeGuard:
 def create_app(engine: Engine, *, api_token: str | None = None) -> FastAPI:
     """The API over an already-created engine; `api_token` overrides `engine.settings.api_token`."""
     token = engine.settings.api_token if api_token is None else api_token
-
-    def require_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
-        if not token:
-            return
-        given = credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else ""
-        if not secrets.compare_digest(given.encode(), token.encode()):
-            raise HTTPException(401, "인증이 필요합니다: Authorization: Bearer <토큰> 헤더를 보내 주세요",
-                                headers={"WWW-Authenticate": "Bearer"})
+    access = Access(token, engine.settings.tokens_file)
+    views = EngineViews(engine)
 
     app = FastAPI(
         title="docqa API",
@@ -288,6 +300,7 @@ def create_app(engine: Engine, *, api_token: str | None = None) -> FastAPI:
     )
     app.add_middleware(_UploadSizeGuard)
     app.state.engine = engine
+    app.state.access = access
     guarded = [Depends(require_token)]
     errors = {401: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 
@@ -319,14 +332,26 @@ def create_app(engine: Engine, *, api_token: str | None = None) -> FastAPI:
             return JSONResponse(Health(status="no_index", documents=0, chunks=0).model_dump(), status_code=503)
         return Health(status="ok", documents=len(index.docs), chunks=len(index.chunks))
 
-    @app.post("/ask", response_model=Answer, dependencies=guarded, responses=errors, summary="질문에 답합니다")
-    def ask(request: AskRequest) -> Answer:
-        return engine.ask(request.question, request.filters)
+    conversations = Conversations(engine)
+    app.state.conversations = conversations
+
+    @app.post("/ask", response_model=ConversationAnswer, dependencies=guarded, responses=errors,
+              summary="질문에 답합니다 (conversation_id 로 후속 질문)")
+    def ask(request: AskRequest, grant: GrantDep) -> ConversationAnswer:
+        talk = Conversations(views.for_grant(grant), conversations.store)
+        return talk.ask(request.question, request.conversation_id, request.filters)
+
+    from .openai_api import openai_router
+
+    app.include_router(openai_router(lambda grant: Conversations(views.for_grant(grant), conversations.store)),
+                       dependencies=guarded, responses=errors)
+    app.include_router(feedback_router(FeedbackStore(conversations.store.path)), dependencies=guarded, responses=errors)
 
     @app.get("/search", response_model=list[SearchHit], dependencies=guarded, responses=errors,
              summary="관련 청크를 순위대로 찾습니다")
     def search(
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUESTION_CHARS, description="검색어 또는 질문")],
+        grant: GrantDep,
         k: Annotated[int, Query(ge=1, le=50, description="결과 수 (1~50)")] = 10,
         file: Annotated[list[str] | None, Query(description="이 문서만")] = None,
         org: Annotated[list[str] | None, Query(description="이 기관만")] = None,
@@ -334,12 +359,12 @@ def create_app(engine: Engine, *, api_token: str | None = None) -> FastAPI:
     ) -> list[SearchHit]:
         if not q.strip():
             raise HTTPException(422, "검색어를 입력해 주세요")
-        return engine.search(q.strip(), k=k, filters=_filters(file, org, year))
+        return views.for_grant(grant).search(q.strip(), k=k, filters=_filters(file, org, year))
 
     @app.get("/documents", response_model=list[DocumentInfo], dependencies=guarded, responses=errors,
              summary="색인된 문서 목록")
-    def documents() -> list[DocumentInfo]:
-        return engine.documents()
+    def documents(grant: GrantDep) -> list[DocumentInfo]:
+        return views.for_grant(grant).documents()
 
     @app.get("/documents/{file}/pages/{n}.png", dependencies=guarded, summary="문서 쪽 이미지 (인용 부분 강조)",
              response_class=Response, responses={200: {"content": {"image/png": {}}}, 404: {"model": ErrorOut},
@@ -347,9 +372,10 @@ def create_app(engine: Engine, *, api_token: str | None = None) -> FastAPI:
     def page_image(
         file: str,
         n: int,
+        grant: GrantDep,
         highlight: Annotated[str | None, Query(max_length=MAX_QUESTION_CHARS, description="강조할 인용문")] = None,
     ) -> Response:
-        path = _document_path(engine, file)
+        path = _document_path(views.for_grant(grant), file)
         try:
             png = render_page_png(path, n, highlight)
         except PageError as exc:
@@ -359,7 +385,8 @@ def create_app(engine: Engine, *, api_token: str | None = None) -> FastAPI:
     @app.post("/documents", response_model=UploadReport, dependencies=guarded,
               responses={**errors, 400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 415: {"model": ErrorOut}},
               summary="보고서(PDF 또는 .txt)를 올려 색인에 추가합니다")
-    def upload(file: Annotated[UploadFile, File(description="PDF 또는 UTF-8/CP949 텍스트 보고서")]) -> UploadReport:
+    def upload(file: Annotated[UploadFile, File(description="PDF 또는 UTF-8/CP949 텍스트 보고서")],
+               grant: GrantDep) -> UploadReport:
         limit = max_upload_bytes()
         chunks: list[bytes] = []
         size = 0
@@ -368,6 +395,8 @@ def create_app(engine: Engine, *, api_token: str | None = None) -> FastAPI:
             if size > limit:  # chunked uploads carry no Content-Length; stop reading at the limit
                 raise UploadError(413, f"파일이 너무 큽니다: 최대 {limit / 1024 / 1024:g}MB까지 올릴 수 있습니다")
             chunks.append(block)
+        if grant.organizations is not None:  # the report lands in the token's organization
+            claim_upload(engine, grant, safe_filename(file.filename or ""))
         return store_upload(engine, file.filename or "", b"".join(chunks))
 
     return app
@@ -388,5 +417,13 @@ def serve(settings: Settings, host: str, port: int) -> None:
         print(f"오류: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
     engine.encoder  # noqa: B018 - loads the model now, so the first question is not the slow one
+    from .conversation import resolver_for
+
+    resolver_for(index).measure_words  # noqa: B018 - reads the tables' vocabulary now, not on the first follow-up
+    try:
+        app = create_app(engine)
+    except TokensFileError as exc:
+        print(f"오류: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
     print(f"docqa API: 문서 {len(index.docs)}개, 청크 {len(index.chunks)}개 - http://{host}:{port}/docs", flush=True)
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info")

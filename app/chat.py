@@ -40,6 +40,7 @@ ENV_VARS = {
     "llm_api_key": "DOCQA_LLM_API_KEY",
     "llm_timeout": "DOCQA_LLM_TIMEOUT",
     "api_token": "DOCQA_API_TOKEN",
+    "tokens_file": "DOCQA_TOKENS_FILE",
 }
 
 
@@ -218,6 +219,35 @@ def _render_answer(engine, answer: Answer, turn: int, latest: bool) -> None:
     st.caption(f"응답 {answer.latency_ms / 1000:.1f}초")
 
 
+def _render_turn_extras(engine, answer: Answer, turn: int) -> None:
+    """How a follow-up was read, and 👍/👎 with an optional comment (stored like POST /feedback)."""
+    import streamlit as st
+
+    from app.feedback import FeedbackIn, FeedbackStore
+    from app.state import state_path
+
+    resolved = getattr(answer, "resolved_question", "")
+    if resolved and resolved != answer.question:
+        st.caption(f"이렇게 이해하고 찾았습니다: {escape_md(resolved)}")
+    sent: dict[int, int] = st.session_state.setdefault("feedback_sent", {})
+    if turn in sent:
+        st.caption("의견을 보내 주셔서 감사합니다." if sent[turn] > 0 else "의견 감사합니다. 틀린 답변은 정답셋에 추가해 고치겠습니다.")
+        return
+    choice = st.feedback("thumbs", key=f"thumbs-{turn}")
+    if choice is None:
+        return
+    rating = 1 if choice == 1 else -1
+    comment = st.text_input("의견 (선택)", key=f"comment-{turn}",
+                            placeholder="무엇이 틀렸나요? 예) 2024년 값을 물었는데 2025년 값이 나왔어요")
+    if st.button("의견 보내기", key=f"send-{turn}"):
+        FeedbackStore(state_path(engine.settings.index_dir)).add(FeedbackIn(
+            question=answer.question, answer=answer.answer, rating=rating, comment=comment,
+            conversation_id=getattr(answer, "conversation_id", None), resolved_question=resolved,
+            citations=answer.citations))
+        sent[turn] = rating
+        st.rerun()
+
+
 def _queue(question: str) -> None:
     import streamlit as st
 
@@ -255,6 +285,7 @@ def main() -> None:
             st.markdown(escape_md(item["question"]))
         with st.chat_message("assistant"):
             _render_answer(engine, item["answer"], turn, latest=not question and turn == len(history) - 1)
+            _render_turn_extras(engine, item["answer"], turn)
 
     if not history and not question:
         st.markdown("**이렇게 물어보세요**")
@@ -268,12 +299,17 @@ def main() -> None:
         with st.chat_message("assistant"):
             try:
                 with st.spinner("문서에서 찾는 중…"):
-                    answer = engine.ask(question, filters)
+                    # Same follow-up logic as POST /ask: "그럼 2024년은?" is read against the last turn.
+                    from app.conversation import Conversations
+
+                    answer = Conversations(engine).ask(question, st.session_state.get("conversation_id"), filters)
+                    st.session_state["conversation_id"] = answer.conversation_id
             except Exception as exc:  # the user sees a short message; the server log keeps the traceback
                 logging.getLogger(__name__).exception("answer failed")
                 st.error(f"답변 중 오류가 발생했습니다: {exc}")
                 return
             _render_answer(engine, answer, len(history), latest=True)
+            _render_turn_extras(engine, answer, len(history))
         history.append({"question": question, "answer": answer})
 
 

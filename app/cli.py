@@ -131,6 +131,18 @@ def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     return launch(settings, port=args.port, headless=args.headless, address=args.host)
 
 
+def _cmd_feedback_export(args: argparse.Namespace, settings: Settings) -> int:
+    from .feedback import FeedbackStore, export_negative
+    from .state import state_path
+
+    pairs = export_negative(FeedbackStore(state_path(settings.index_dir)), args.out)
+    for item, row in pairs:
+        comment = f" - 의견: {row['comment']}" if row["comment"] else ""
+        print(f"  {item['id']}: {item['question']}{comment}")
+    print(f"👎 {len(pairs)}건 -> {args.out} (정답·must_include·evidence 를 고쳐 정답셋에 추가하세요)")
+    return 0
+
+
 def _add_filter_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--file", action="append", help="이 문서만 (document file name; repeatable)")
     p.add_argument("--org", action="append", help="이 기관만 (organization; repeatable)")
@@ -202,6 +214,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true", help="브라우저를 자동으로 열지 않음")
     _add_index_flags(p)
     p.set_defaults(func=_cmd_chat)
+
+    p = sub.add_parser("feedback", help="사용자 의견(👍/👎) (staff feedback)")
+    feedback = p.add_subparsers(dest="feedback_command", required=True)
+    p = feedback.add_parser("export", help="👎 답변을 정답셋 형식으로 내보냅니다 (export 👎 items as gold items)")
+    p.add_argument("--out", type=Path, default=Path("var/eval/feedback_gold.jsonl"), help="JSONL 출력")
+    _add_index_flags(p)
+    p.set_defaults(func=_cmd_feedback_export)
     return parser
 
 

@@ -28,6 +28,8 @@ class Settings:
     llm_api_key: str = field(default_factory=lambda: os.environ.get("DOCQA_LLM_API_KEY", ""))
     llm_timeout: float = field(default_factory=lambda: float(os.environ.get("DOCQA_LLM_TIMEOUT", "30")))
     api_token: str = field(default_factory=lambda: os.environ.get("DOCQA_API_TOKEN", ""))
+    # JSON {token: {name, organizations}}: tokens that may read only some organizations' reports (app/access.py).
+    tokens_file: Path | None = field(default_factory=lambda: _env_path("DOCQA_TOKENS_FILE", None))
 
     def with_overrides(self, **values) -> Settings:
         """Copy with the given non-None values (CLI flags win over environment)."""
