@@ -28,6 +28,8 @@ class Settings:
     llm_api_key: str = field(default_factory=lambda: os.environ.get("DOCQA_LLM_API_KEY", ""))
     llm_timeout: float = field(default_factory=lambda: float(os.environ.get("DOCQA_LLM_TIMEOUT", "30")))
     api_token: str = field(default_factory=lambda: os.environ.get("DOCQA_API_TOKEN", ""))
+    # A running `docqa serve` that `docqa ask` sends questions to instead of loading the model itself.
+    server_url: str = field(default_factory=lambda: os.environ.get("DOCQA_SERVER", ""))
 
     def with_overrides(self, **values) -> Settings:
         """Copy with the given non-None values (CLI flags win over environment)."""
