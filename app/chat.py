@@ -175,8 +175,11 @@ def _sidebar_upload(engine) -> None:
             status.update(label="올리지 못했습니다", state="error")
             st.error(exc.message)
             return
-        verb = {"added": "추가", "replaced": "교체", "unchanged": "변경 없음"}[report.status]
+        verb = {"added": "추가", "replaced": "교체", "unchanged": "변경 없음", "duplicate": "중복"}[report.status]
         status.update(label=f"{verb}: {report.file}", state="complete", expanded=False)
+    if report.duplicate_of:
+        st.info(f"{report.file}: 이미 색인된 {report.duplicate_of} 와 내용이 같아 다시 색인하지 않았습니다.")
+        return
     size = f"{report.pages}쪽" if report.pages else "텍스트 문서"
     st.success(f"{report.file}: {size}, 청크 {report.chunks}개 ({report.seconds:.1f}초). 이제 질문할 수 있습니다.")
 
