@@ -15,7 +15,9 @@ import pytest
 from app.cli import main as cli_main
 from app.config import Settings
 from app.engine import REMOVED_DIR, Engine
-from index.store import DocIndex, Duplicate, index_stamp, resolve_index_dir, writer_lock
+from index.store import Duplicate, index_stamp, resolve_index_dir, writer_lock
+from ingest.models import Chunk
+from ingest.pipeline import read_chunks
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -41,6 +43,14 @@ def small(tmp_path, engine):
 def files_of(index_dir: Path) -> set[str]:
     """The indexed files, read from docs.json (loading the whole index costs a Kiwi model load)."""
     return {d["file"] for d in json.loads((resolve_index_dir(index_dir) / "docs.json").read_text(encoding="utf-8"))}
+
+
+def chunks_of(index_dir: Path) -> list[Chunk]:
+    return read_chunks(resolve_index_dir(index_dir) / "chunks.jsonl")
+
+
+def generation_of(index_dir: Path) -> int:
+    return json.loads((resolve_index_dir(index_dir) / "meta.json").read_text(encoding="utf-8"))["generation"]
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -91,16 +101,17 @@ def test_file_deleted_from_folder_stays_indexed_until_prune(small, capsys):
 # ------------------------------------------------------------------ duplicates by content
 def test_same_content_under_another_name_is_indexed_once(small, capsys):
     corpus, index_dir = small.settings.corpus_dir, small.settings.index_dir
-    chunks_before = len(DocIndex.load(index_dir).chunks)
+    chunks_before = len(chunks_of(index_dir))
     shutil.copyfile(corpus / "a.txt", corpus / "a_사본.txt")
     (corpus / "c.txt").write_text("Ⅰ. 개요\n□ 새 보고서: 공원 조성 사업", encoding="utf-8")
     (corpus / "c_사본.txt").write_text("Ⅰ. 개요\n□ 새 보고서: 공원 조성 사업", encoding="utf-8")
     report = small.build()
     assert report.duplicates == [Duplicate("a_사본.txt", "a.txt"), Duplicate("c_사본.txt", "c.txt")]
     assert report.added == ["c.txt"]
-    index = DocIndex.load(index_dir)
-    assert {d.file for d in index.docs} == {"a.txt", "b.txt", "c.txt"}
-    assert len(index.chunks) == chunks_before + index.document("c.txt").chunks
+    assert files_of(index_dir) == {"a.txt", "b.txt", "c.txt"}
+    chunks = chunks_of(index_dir)
+    c_chunks = sum(c.file == "c.txt" for c in chunks)
+    assert c_chunks > 0 and len(chunks) == chunks_before + c_chunks  # the copies added nothing
     code, out, _ = run_cli(capsys, "index", "--corpus", str(corpus), "--index-dir", str(index_dir), "--quiet")
     assert code == 0
     assert "중복: a_사본.txt 은(는) a.txt 와 내용이 같아 색인하지 않았습니다 (duplicate of a.txt)" in out.splitlines()
@@ -129,18 +140,19 @@ def test_remove_reindex_and_documents_from_the_cli(small, capsys):
 def test_reindex_reads_one_report_again(small, capsys):
     corpus, index_dir = small.settings.corpus_dir, small.settings.index_dir
     flags = ["--corpus", str(corpus), "--index-dir", str(index_dir)]
-    generation = DocIndex.load(index_dir).generation
-    b_chunks = {c.id for c in DocIndex.load(index_dir).chunks if c.file == "b.txt"}
+    generation = generation_of(index_dir)
+    b_chunks = {c.id for c in chunks_of(index_dir) if c.file == "b.txt"}
     (corpus / "a.txt").write_text(A_TEXT.replace("도서관", "미술관"), encoding="utf-8")
-    code, out, _ = run_cli(capsys, "reindex", "a.txt", *flags, "--quiet")
-    assert code == 0 and out.startswith("다시 색인했습니다: a.txt")
-    index = DocIndex.load(index_dir)
-    assert index.generation == generation + 1
-    assert any("미술관" in c.text for c in index.chunks) and not any("도서관" in c.text for c in index.chunks)
-    assert {c.id for c in index.chunks if c.file == "b.txt"} == b_chunks  # the other report untouched
+    report = small.reindex("a.txt")  # the engine the CLI calls, here with the session's model already loaded
+    assert report.replaced == ["a.txt"] and report.embedded > 0
+    chunks = chunks_of(index_dir)
+    assert generation_of(index_dir) == generation + 1
+    assert any("미술관" in c.text for c in chunks) and not any("도서관" in c.text for c in chunks)
+    assert {c.id for c in chunks if c.file == "b.txt"} == b_chunks  # the other report untouched
     # Unchanged, it is still read again (no new vectors needed: the chunks are the same).
     code, out, _ = run_cli(capsys, "reindex", "a.txt", *flags, "--quiet")
-    assert code == 0 and "새로 임베딩 0개" in out and "세대 " + str(generation + 2) in out
+    assert code == 0 and out.startswith("다시 색인했습니다: a.txt") and "새로 임베딩 0개" in out
+    assert out.rstrip().endswith(f"세대 {generation + 2}")
 
     code, _, err = run_cli(capsys, "reindex", "../a.txt", *flags)
     assert code == 2 and "코퍼스 폴더에 파일이 없습니다" in err
