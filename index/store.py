@@ -251,7 +251,7 @@ class DocumentNotFound(Exception):
 def index_stamp(index_dir: Path) -> tuple[int, int] | None:
     """Cheap identity of the generation on disk: every save writes a new meta.json (new inode, new mtime)."""
     try:
-        st = os.stat(Path(index_dir).resolve() / "meta.json")
+        st = os.stat(Path(index_dir) / "meta.json")
     except OSError:
         return None
     return st.st_ino, st.st_mtime_ns
