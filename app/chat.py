@@ -176,10 +176,53 @@ def _sidebar_upload(engine) -> None:
             status.update(label="올리지 못했습니다", state="error")
             st.error(exc.message)
             return
-        verb = {"added": "추가", "replaced": "교체", "unchanged": "변경 없음"}[report.status]
+        verb = {"added": "추가", "replaced": "교체", "unchanged": "변경 없음", "duplicate": "중복"}[report.status]
         status.update(label=f"{verb}: {report.file}", state="complete", expanded=False)
+    if report.duplicate_of:
+        st.info(f"{report.file}: 이미 색인된 {report.duplicate_of} 와 내용이 같아 다시 색인하지 않았습니다.")
+        return
     size = f"{report.pages}쪽" if report.pages else "텍스트 문서"
     st.success(f"{report.file}: {size}, 청크 {report.chunks}개 ({report.seconds:.1f}초). 이제 질문할 수 있습니다.")
+
+
+def _sidebar_documents(engine) -> None:
+    """문서 관리: the indexed reports, and re-reading or removing one (the same Engine calls as the CLI and API)."""
+    import streamlit as st
+
+    with st.expander("문서 관리", expanded=False):
+        kind, message = st.session_state.pop("manage_msg", ("", ""))
+        if message:
+            (st.error if kind == "error" else st.success)(message)
+        docs = engine.documents()
+        st.dataframe([{"파일": d.file, "제목": d.title, "쪽": d.pages, "표": d.tables, "청크": d.chunks,
+                       "색인 시각": d.indexed_at} for d in docs], hide_index=True)
+        file = st.selectbox("문서", [d.file for d in docs], index=None, placeholder="문서를 고르세요", key="manage_file")
+        left, right = st.columns(2)
+        # Callbacks run before the next script run, so the list above already shows the result.
+        left.button("다시 색인", key="manage_reindex", disabled=file is None, on_click=_manage, args=(engine, False))
+        right.button("색인에서 빼기", key="manage_remove", disabled=file is None, on_click=_manage, args=(engine, True))
+
+
+def _manage(engine, remove: bool) -> None:
+    import streamlit as st
+
+    from index.store import DocumentNotFound
+
+    file = st.session_state.get("manage_file")
+    if not file:
+        return
+    try:
+        report = engine.remove(file) if remove else engine.reindex(file)
+    except DocumentNotFound as exc:
+        st.session_state["manage_msg"] = ("error", str(exc))
+        return
+    if report.failures:
+        st.session_state["manage_msg"] = ("error", f"다시 읽지 못해 이전 판을 유지합니다: {report.failures[0].reason}")
+    elif remove:
+        st.session_state["manage_file"] = None
+        st.session_state["manage_msg"] = ("ok", f"색인에서 뺐습니다: {file} (파일은 corpus/removed/ 로 옮겼습니다)")
+    else:
+        st.session_state["manage_msg"] = ("ok", f"다시 색인했습니다: {file}")
 
 
 def _page_image(engine, c: Citation) -> bytes | None:
@@ -273,6 +316,7 @@ def main() -> None:
         filter_box, upload_box = st.container(), st.container()
         with upload_box:  # first, so the filters below already list a report uploaded in this run
             _sidebar_upload(engine)
+            _sidebar_documents(engine)
         with filter_box:
             filters = _sidebar_filters(engine)
 

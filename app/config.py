@@ -30,6 +30,8 @@ class Settings:
     api_token: str = field(default_factory=lambda: os.environ.get("DOCQA_API_TOKEN", ""))
     # JSON {token: {name, organizations}}: tokens that may read only some organizations' reports (app/access.py).
     tokens_file: Path | None = field(default_factory=lambda: _env_path("DOCQA_TOKENS_FILE", None))
+    # A running `docqa serve` that `docqa ask` sends questions to instead of loading the model itself.
+    server_url: str = field(default_factory=lambda: os.environ.get("DOCQA_SERVER", ""))
 
     def with_overrides(self, **values) -> Settings:
         """Copy with the given non-None values (CLI flags win over environment)."""

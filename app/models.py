@@ -61,6 +61,7 @@ class DocumentInfo(BaseModel):
     pages: int
     chunks: int
     tables: int
+    indexed_at: str = Field("", description="이 판을 색인한 시각 (UTC, ISO 8601)")
 
 
 ABSTAIN_TEXT = "문서에서 찾을 수 없습니다"
