@@ -245,6 +245,18 @@ def test_compose_parts_by_the_word_that_tells_them_apart(tokenizer):
     assert [c.value for c in comp.chosen] == ["80백만원", "95백만원"]
 
 
+def test_compose_two_columns_of_one_row(tokenizer):
+    """ "인구정책담당관 정원이랑 현원": the rare row name is shared by both answers; the parts are 정원 and 현원."""
+    intent = parse_intent("인구정책담당관 정원이랑 현원 각각 몇 명이야?", tokenizer.morphemes,
+                          lambda t: {"인구": 6.0, "담당관": 3.0}.get(t, 1.0))
+    table = table_chunk(["구분", "기획담당관", "인구정책 담당관"], [("정원", ["32", "11"]), ("현원", ["32", "13"])],
+                        caption="인력 현황")  # printed sideways: one row per measure
+    found = {(c.row, c.column): c for c in cells(hit(table), 0)}
+    current, quota = found[("현원", "인구정책 담당관")], found[("정원", "인구정책 담당관")]
+    comp = compose(intent, [_prob(current, 0.9), _prob(quota, 0.8)], True, 0.5)
+    assert [(c.row, c.value) for c in comp.chosen] == [("현원", "13"), ("정원", "11")]
+
+
 def test_compose_answers_each_report_when_two_are_named(tokenizer):
     """ "A국이랑 B국 정원 각각 몇 명": a lookup over two reports answers each from its own report."""
     intent = intent_of(tokenizer, "두 기관 정원 각각 몇 명이야?")

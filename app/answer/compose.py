@@ -45,9 +45,11 @@ def compose(intent: Intent, ranked: list[Candidate], confident: bool, part_thres
 
 
 def _head(part: tuple[str, ...], intent: Intent) -> str:
-    """The word that tells this part from the others: its rarest word no other part shares
-    ("공공지원민간임대랑 준주택전세전환지원": 공공 and 준주택, not the shared 지원)."""
+    """The word a Korean noun phrase is about comes last ("7급 정원" is about 정원); when another part ends
+    the same way ("공공임대랑 민간임대"), the rarest word only this part has tells them apart."""
     others = {t for p in intent.parts if p is not part for t in p}
+    if part[-1] not in others:
+        return part[-1]
     own = [t for t in part if t not in others] or list(part)
     weight = dict(zip(intent.terms, intent.weights))
     return max(reversed(own), key=lambda t: weight.get(t, 0))
