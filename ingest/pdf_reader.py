@@ -25,29 +25,32 @@ class IngestError(Exception):
     """A file that cannot be ingested; the message names the reason in Korean and English."""
 
 
-def read_pdf(path: Path) -> tuple[list[Block], int]:
-    """Blocks of every page and the page count. Raises IngestError for unusable files."""
+def read_pdf(path: Path, pages: set[int] | None = None) -> tuple[list[Block], int]:
+    """Blocks of every page (or of the 1-based `pages` only) and the page count. Raises IngestError for unusable files."""
     try:
         pdf = pdfplumber.open(path)
     except Exception as exc:  # pdfminer raises many types for broken files
         raise IngestError(_open_error(exc)) from exc
     with pdf:
+        wanted = pages
         try:
-            pages = pdf.pages
+            all_pages = pdf.pages
         except Exception as exc:
             raise IngestError(_open_error(exc)) from exc
-        if not pages:
+        if not all_pages:
             raise IngestError("페이지가 없는 PDF입니다 (empty PDF)")
         blocks: list[Block] = []
         chars = 0
-        for number, page in enumerate(pages, start=1):
+        for number, page in enumerate(all_pages, start=1):
+            if wanted is not None and number not in wanted:
+                continue
             page_blocks, n = _read_page(page, number)
             blocks.extend(page_blocks)
             chars += n
             page.close()
         if chars == 0:
             raise IngestError("텍스트가 없는 PDF입니다: 스캔 이미지일 수 있어 OCR이 필요합니다 (image-only PDF, no text layer)")
-        return blocks, len(pages)
+        return blocks, len(all_pages)
 
 
 def _open_error(exc: Exception) -> str:
