@@ -166,11 +166,13 @@ def assign(golds: Sequence[GoldTable], tables: Sequence[Table]) -> dict[str, lis
         values = Counter(norm_value(v) for _, _, v in table_triples(table))
         if not values:
             continue
-        best, shared = None, 0
+        best, shared, overlap = None, 0, 0.0
         for g in golds:
             n = sum((values & gold_values[g.id]).values())
-            if n > shared:
-                best, shared = g.id, n
+            # Two tables of one page may repeat a row (a total); the closer fit in size wins.
+            jaccard = n / sum((values | gold_values[g.id]).values())
+            if jaccard > overlap:
+                best, shared, overlap = g.id, n, jaccard
         if best and shared >= MIN_SHARE * sum(values.values()):
             out[best].append(table)
     return out

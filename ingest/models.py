@@ -98,6 +98,8 @@ class Grid:
     page: int | None
     bbox: tuple[float, float, float, float] | None = None  # PDF points, for highlighting
     continues: bool = False  # the rest of the previous table after a page break (same header)
+    # Ruled tables only: columns covered by the cell starting at each position (0 = inside a merged cell).
+    spans: list[list[int]] | None = None
 
 
 Block = Line | Grid

@@ -76,7 +76,8 @@ def _read_page(page: Page, number: int) -> tuple[list[Block], int]:
         if text:
             placed.append((ln["top"], Line(text, number)))
     for table in tables:
-        placed.append((table.bbox[1], Grid(_table_rows(page, table), number, tuple(table.bbox))))
+        grid = Grid(_table_rows(page, table), number, tuple(table.bbox), spans=_column_spans_per_cell(table))
+        placed.append((table.bbox[1], grid))
     placed.sort(key=lambda item: item[0])
     return [b for _, b in placed], len(page.chars)
 
@@ -137,3 +138,28 @@ def _crop_text(page: Page, bbox) -> str:
         return ""
     text = region.extract_text(x_tolerance=TEXT_X_TOLERANCE) or ""
     return text.strip()
+
+
+def _column_spans_per_cell(table: PlumberTable) -> list[list[int]]:
+    """How many columns the cell starting at each grid position covers; 0 where a merged cell covers it.
+
+    pdfplumber's extract() gives None for covered positions but also for cells lost to a missing rule,
+    so the ruled cells' geometry decides which header labels really span several columns.
+    """
+    n_rows = len(table.rows)
+    col_spans = _column_spans(table)
+    n_cols = max((len(r.cells) for r in table.rows), default=0)
+    row_boxes = [r.bbox for r in table.rows]
+    spans = [[1] * n_cols for _ in range(n_rows)]
+    for x0, top, x1, bottom in (c for c in table.cells if c is not None):
+        # A row's box grows with the merged cells starting in it, so rows and columns are placed by their start.
+        rows = [i for i, (_, t, _, _) in enumerate(row_boxes) if top - 1 <= t < bottom - 1]
+        cols = [j for j, (a, _) in sorted(col_spans.items()) if x0 - 1 <= a < x1 - 1]
+        if not rows or not cols:
+            continue
+        for i in rows:
+            for j in cols:
+                if j < n_cols:
+                    spans[i][j] = 0
+        spans[rows[0]][cols[0]] = len(cols)
+    return spans

@@ -81,9 +81,19 @@ def _short_title(title: str, limit: int = MAX_HEADING_CHARS) -> bool:
 
 # ---------------------------------------------------------------- tables
 
+# A figure with a short unit or a note below it: "45명", "1,288본", "2등급", "13,971\n(시비 10,541, 국비 3,430)".
+_FIGURE_WITH_UNIT = re.compile(r"[△▲+\-]?\d[\d,.]*\s?[가-힣㎡㎢%]{0,2}(?:\s*\(.{0,40}\))?", re.DOTALL)
+
+
 def _is_value(cell: str) -> bool:
     c = cell.strip()
     return is_number(c) or c in _VALUE_WORDS or bool(re.fullmatch(r"\(?[△▲]?[\d,.]+%?\)?(?:\s*\([\d.]+%\))?", c))
+
+
+def _is_figure(cell: str) -> bool:
+    """A body cell holding a figure, units and notes included; too broad for telling header rows ("3급")."""
+    c = cell.strip()
+    return _is_value(c) or bool(re.fullmatch(r"\([+\-]?[\d.,]+\)", c)) or bool(_FIGURE_WITH_UNIT.fullmatch(c))
 
 
 _YEAR_CELL = re.compile(r"^(?:~?\s*(?:19|20)\d{2}(?:년)?(?:이후|~)?|[’'‘~]+\d{2}~?)$")
@@ -106,9 +116,30 @@ def header_row_count(rows: list[list[str]]) -> int:
     return 1
 
 
-def merge_headers(header_rows: list[list[str]], width: int) -> list[str]:
+_FRAGMENT = re.compile(r"[가-힣](?: [가-힣])?")  # an OCR-split piece of a letter-spaced label: "집 형" | "행 액"
+_CONTINUATION = re.compile(r"\(.{0,6}\)")  # "(%)" printed in the cell next to its label
+
+
+def is_junk_header(cell: str) -> bool:
+    """OCR debris in a header cell ("W C C 7", "Г", "· L. /", "(2020. 1. 01. 1"): no Hangul and no real word."""
+    c = clean_label(cell)
+    if not c or re.search(r"[가-힣]", c):
+        return False
+    tokens = c.split()
+    return (
+        not any(ch.isalnum() for ch in c)
+        or any(ch.isalpha() and not ch.isascii() for ch in c)
+        or (len(tokens) >= 3 and all(len(t) == 1 for t in tokens))
+        or c.count("(") != c.count(")")
+    )
+
+
+def merge_headers(header_rows: list[list[str]], width: int, spans: list[list[int]] | None = None) -> list[str]:
     """One label per column from multi-row headers; a label spanning columns fills the cells it covers."""
     grid = [[clean_label(c) for c in r] + [""] * (width - len(r)) for r in header_rows]
+    grid = [["" if is_junk_header(c) else c for c in r] for r in grid]
+    if spans is not None:
+        return _merge_ruled_headers(grid, width, spans)
     for r in range(len(grid) - 1):
         for j in range(1, width):
             below_here = any(grid[rr][j] for rr in range(r + 1, len(grid)))
@@ -121,6 +152,48 @@ def merge_headers(header_rows: list[list[str]], width: int) -> list[str]:
         for r in range(len(grid)):
             if grid[r][j] and grid[r][j] not in parts:
                 parts.append(grid[r][j])
+        labels.append(" ".join(parts) or f"열{j + 1}")
+    return labels
+
+
+def _merge_ruled_headers(grid: list[list[str]], width: int, spans: list[list[int]]) -> list[str]:
+    """Headers of a ruled table, where the drawn cells say which labels span which columns.
+
+    An upper label that covers a single column above a labelled cell is not a group header but
+    debris of an OCR'd header split into cells ("행정 | g·기술? | 익군" over "전산 | 방송 통신 | 지적"),
+    so it is dropped; pieces of one label split over two cells ("집 형 | 행 액", "집 행 률 | (%)") are
+    joined first and then span both columns.
+    """
+    span = [([x for x in row[:width]] + [1] * width)[:width] for row in spans[: len(grid)]]
+    span += [[1] * width for _ in range(len(grid) - len(span))]
+    for r in range(len(grid) - 1):
+        for j in range(1, width):
+            k = j - 1
+            while k > 0 and span[r][k] == 0:
+                k -= 1
+            left, here = grid[r][k], grid[r][j]
+            if not left or not here or span[r][j] != 1 or k + max(span[r][k], 1) != j:
+                continue
+            if _CONTINUATION.fullmatch(here) or (_FRAGMENT.fullmatch(left) and _FRAGMENT.fullmatch(here)):
+                grid[r][k] = clean_label(f"{left} {here}") if _FRAGMENT.fullmatch(here) else left + here
+                span[r][k] = max(span[r][k], 1) + 1
+                grid[r][j], span[r][j] = "", 0
+
+    def owner(r: int, j: int) -> tuple[str, int]:
+        k = j
+        while k > 0 and span[r][k] == 0:
+            k -= 1
+        width_k = max(span[r][k], 1)
+        return (grid[r][k], width_k) if k + width_k > j else ("", 1)
+
+    labels = []
+    for j in range(width):
+        parts: list[str] = []
+        for r in range(len(grid)):
+            label, covers = owner(r, j)
+            below = any(owner(rr, j)[0] for rr in range(r + 1, len(grid)))
+            if label and label not in parts and (covers > 1 or not below):
+                parts.append(label)
         labels.append(" ".join(parts) or f"열{j + 1}")
     return labels
 
@@ -142,31 +215,58 @@ def row_label(cells: list[str]) -> str:
 
     Rows without any figure (text tables) are labelled by their first cell only.
     """
-    if not any(_is_value(c) for c in cells[1:]):
+    if not any(_is_figure(c) for c in cells[1:]):
         return clean_label(cells[0].replace("\n", " ")) if cells else ""
     parts = []
     for c in cells:
-        if _is_value(c) and parts:
+        if _is_figure(c) and parts:
             break
-        if c.strip() and not _is_value(c):
+        if c.strip() and not _is_figure(c):
             parts.append(c.replace("\n", " ").strip())
         elif parts:
             break
     return clean_label(" ".join(parts))
 
 
-def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, doc_key: str, ordinal: int) -> Table:
-    rows = [r for r in grid.rows if any(c.strip() for c in r)]
+def label_columns(body: list[list[str]], width: int) -> int:
+    """How many leading columns hold the row label: those before the first column of figures.
+
+    OCR'd tables spread one letter-spaced label over several cells ("세 | 외 | 수 | 입"); they all
+    belong to the label. Tables without a column of figures keep the first cell as the label.
+    """
+    for j in range(1, width):
+        filled = [r[j] for r in body if j < len(r) and r[j].strip()]
+        if filled and sum(_is_figure(c) for c in filled) * 2 >= len(filled):
+            return j
+    return 1
+
+
+def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, doc_key: str, ordinal: int,
+                header: list[str] | None = None) -> Table:
+    """A Table from a grid; `header` gives the columns of a header-less grid that continues the table above."""
+    kept = [i for i, r in enumerate(grid.rows) if any(c.strip() for c in r)]
+    rows = [grid.rows[i] for i in kept]
+    spans = [grid.spans[i] for i in kept] if grid.spans is not None and len(grid.spans) == len(grid.rows) else None
     # OCR-split figures make raw rows wider than the table; measure width after repair.
     width = max(len(repair_split_numbers(r)) for r in rows)
     n_head = header_row_count(rows)
-    columns = merge_headers(rows[:n_head], width) if n_head else [f"열{j + 1}" for j in range(width)]
+    if n_head:
+        columns = merge_headers(rows[:n_head], width, spans[:n_head] if spans else None)
+    elif header and len(header) == width:
+        columns = list(header)
+    else:
+        columns = [f"열{j + 1}" for j in range(width)]
+    fitted_rows = [_fit_row(cells, width) for cells in rows[n_head:]]
+    n_label = label_columns(fitted_rows, width)
     body: list[TableRow] = []
-    for cells in rows[n_head:]:
-        fitted = _fit_row(cells, width)
-        label = row_label(fitted)
-        values = fitted[1:]
+    for fitted in fitted_rows:
+        if n_label > 1:
+            fitted = _shift_values_right(fitted, n_label)
+        label = row_label(fitted) if n_label == 1 else clean_label(" ".join(c.replace("\n", " ") for c in fitted[:n_label]))
+        values = fitted[n_label:]
         body.append(TableRow(header=label, values=values, values_norm=[v.replace(" ", "") for v in values]))
+    if n_label > 1:
+        columns = [columns[0], *_realign_orphan_labels(columns[1:n_label], columns[n_label:])]
     table_id = f"{doc_key}-t{ordinal:03d}"
     body_rows = rows[n_head:]
     if body_rows and sum(_is_value(r[0]) for r in body_rows if r) * 2 >= len(body_rows):
@@ -176,6 +276,35 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
         body = [TableRow(header=clean_label(caption) or "값", values=_fit_row(r, width),
                          values_norm=[v.replace(" ", "") for v in _fit_row(r, width)]) for r in body_rows]
     return Table(table_id, caption, unit, as_of, columns, body, grid.page, section)
+
+
+def _shift_values_right(cells: list[str], n_label: int) -> list[str]:
+    """A row whose figures start inside the label cells (an OCR cell lost on the left) is moved right."""
+    first = next((j for j in range(1, n_label) if _is_figure(cells[j])), None)
+    if first is None:
+        return cells
+    figures = cells[first:]
+    while figures and not figures[-1].strip():
+        figures.pop()
+    room = len(cells) - n_label
+    if len(figures) > room:
+        return cells
+    return cells[:first] + [""] * (n_label - first) + [""] * (room - len(figures)) + figures
+
+
+def _realign_orphan_labels(orphans: list[str], value_columns: list[str]) -> list[str]:
+    """Header labels OCR printed over the label cells go, in order, to value columns with no readable label.
+
+    ("2025 예산현액 | 2024 최종예산" sit left of the figures whose own header cells read "2020 4 1212-4".)
+    """
+    readable = [o for o in orphans if re.search(r"[가-힣]{2}", o) and not o.startswith("열")]
+    out = []
+    for label in value_columns:
+        if readable and (not re.search(r"[가-힣]", label) or re.fullmatch(r"열\d+", label)):
+            out.append(readable.pop(0))
+        else:
+            out.append(label)
+    return out
 
 
 # ---------------------------------------------------------------- space-aligned tables in text lines
