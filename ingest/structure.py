@@ -93,10 +93,12 @@ def _is_value(cell: str) -> bool:
 def _is_figure(cell: str) -> bool:
     """A body cell holding a figure, units and notes included; too broad for telling header rows ("3급")."""
     c = cell.strip()
+    if _YEAR_CELL.match(c):
+        return False
     return _is_value(c) or bool(re.fullmatch(r"\([+\-]?[\d.,]+\)", c)) or bool(_FIGURE_WITH_UNIT.fullmatch(c))
 
 
-_YEAR_CELL = re.compile(r"^(?:~?\s*(?:19|20)\d{2}(?:년)?(?:이후|~)?|[’'‘~]+\d{2}~?)$")
+_YEAR_CELL = re.compile(r"^(?:~?\s*(?:19|20)\d{2}(?:년도?)?(?:이후|~)?|[’'‘~]+\d{2}~?)$")
 
 
 def _is_data_row(row: list[str]) -> bool:
@@ -123,7 +125,7 @@ _CONTINUATION = re.compile(r"\(.{0,6}\)")  # "(%)" printed in the cell next to i
 def is_junk_header(cell: str) -> bool:
     """OCR debris in a header cell ("W C C 7", "Г", "· L. /", "(2020. 1. 01. 1"): no Hangul and no real word."""
     c = clean_label(cell)
-    if not c or re.search(r"[가-힣]", c):
+    if not c or re.search(r"[가-힣]", c) or _CONTINUATION.fullmatch(c):
         return False
     tokens = c.split()
     return (
@@ -139,7 +141,8 @@ def merge_headers(header_rows: list[list[str]], width: int, spans: list[list[int
     grid = [[clean_label(c) for c in r] + [""] * (width - len(r)) for r in header_rows]
     grid = [["" if is_junk_header(c) else c for c in r] for r in grid]
     if spans is not None:
-        return _merge_ruled_headers(grid, width, spans)
+        raw = [[re.sub(r"\s+", " ", c).strip() for c in r] + [""] * (width - len(r)) for r in header_rows]
+        return _merge_ruled_headers(grid, width, spans, raw)
     for r in range(len(grid) - 1):
         for j in range(1, width):
             below_here = any(grid[rr][j] for rr in range(r + 1, len(grid)))
@@ -156,7 +159,7 @@ def merge_headers(header_rows: list[list[str]], width: int, spans: list[list[int
     return labels
 
 
-def _merge_ruled_headers(grid: list[list[str]], width: int, spans: list[list[int]]) -> list[str]:
+def _merge_ruled_headers(grid: list[list[str]], width: int, spans: list[list[int]], raw: list[list[str]]) -> list[str]:
     """Headers of a ruled table, where the drawn cells say which labels span which columns.
 
     An upper label that covers a single column above a labelled cell is not a group header but
@@ -167,15 +170,15 @@ def _merge_ruled_headers(grid: list[list[str]], width: int, spans: list[list[int
     span = [([x for x in row[:width]] + [1] * width)[:width] for row in spans[: len(grid)]]
     span += [[1] * width for _ in range(len(grid) - len(span))]
     for r in range(len(grid) - 1):
-        for j in range(1, width):
+        for j in range(2, width):  # never into the row-label column
             k = j - 1
-            while k > 0 and span[r][k] == 0:
+            while k > 1 and span[r][k] == 0:
                 k -= 1
             left, here = grid[r][k], grid[r][j]
             if not left or not here or span[r][j] != 1 or k + max(span[r][k], 1) != j:
                 continue
-            if _CONTINUATION.fullmatch(here) or (_FRAGMENT.fullmatch(left) and _FRAGMENT.fullmatch(here)):
-                grid[r][k] = clean_label(f"{left} {here}") if _FRAGMENT.fullmatch(here) else left + here
+            if _CONTINUATION.fullmatch(here) or (_FRAGMENT.fullmatch(raw[r][k]) and _FRAGMENT.fullmatch(raw[r][j])):
+                grid[r][k] = left + here
                 span[r][k] = max(span[r][k], 1) + 1
                 grid[r][j], span[r][j] = "", 0
 
