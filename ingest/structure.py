@@ -85,6 +85,9 @@ def _short_title(title: str, limit: int = MAX_HEADING_CHARS) -> bool:
 _FIGURE_WITH_UNIT = re.compile(r"[△▲+\-]?\d[\d,.]*\s?[가-힣㎡㎢%]{0,2}(?:\s*\(.{0,40}\))?", re.DOTALL)
 
 
+_MEASURE = re.compile(r"[\d.,]+\s*/\s*[\d.,]")  # "29.49 / 1.5∼3": length / width
+
+
 def _is_value(cell: str) -> bool:
     c = cell.strip()
     return is_number(c) or c in _VALUE_WORDS or bool(re.fullmatch(r"\(?[△▲]?[\d,.]+%?\)?(?:\s*\([\d.]+%\))?", c))
@@ -95,7 +98,8 @@ def _is_figure(cell: str) -> bool:
     c = cell.strip()
     if _YEAR_CELL.match(c):
         return False
-    return _is_value(c) or bool(re.fullmatch(r"\([+\-]?[\d.,]+\)", c)) or bool(_FIGURE_WITH_UNIT.fullmatch(c))
+    return (_is_value(c) or bool(re.fullmatch(r"\([+\-]?[\d.,]+\)", c)) or bool(_FIGURE_WITH_UNIT.fullmatch(c))
+            or bool(_MEASURE.match(c)))
 
 
 _YEAR_CELL = re.compile(r"^(?:~?\s*(?:19|20)\d{2}(?:년도?)?(?:이후|~)?|[’'‘~]+\d{2}~?)$")
@@ -261,6 +265,7 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
         columns = [f"열{j + 1}" for j in range(width)]
     fitted_rows = [_fit_row(cells, width) for cells in rows[n_head:]]
     n_label = label_columns(fitted_rows, width)
+    fitted_rows = [part for cells in fitted_rows for part in _split_stacked_row(cells, n_label)]
     body: list[TableRow] = []
     for fitted in fitted_rows:
         if n_label > 1:
@@ -279,6 +284,29 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
         body = [TableRow(header=clean_label(caption) or "값", values=_fit_row(r, width),
                          values_norm=[v.replace(" ", "") for v in _fit_row(r, width)]) for r in body_rows]
     return Table(table_id, caption, unit, as_of, columns, body, grid.page, section)
+
+
+def _split_stacked_row(cells: list[str], n_label: int) -> list[list[str]]:
+    """Rows a missing rule merged into one cell each ("1,467\n1,291\n1,527") become separate rows.
+
+    The innermost label cell splits with the figures when it has as many lines; outer label cells
+    (a group such as "행정운영\n경비" spanning the rows) stay whole on the first row.
+    """
+    values = [c for c in cells[n_label:] if c.strip()]
+    counts = {len(c.strip().split("\n")) for c in values}
+    if len(counts) != 1 or (n := counts.pop()) < 2:
+        return [cells]
+    if not all(_is_figure(line) for c in values for line in c.strip().split("\n")):
+        return [cells]
+    out = [[""] * len(cells) for _ in range(n)]
+    for j, cell in enumerate(cells):
+        lines = cell.strip().split("\n")
+        if len(lines) == n and (j >= n_label or j == n_label - 1):
+            for i, line in enumerate(lines):
+                out[i][j] = line
+        else:
+            out[0][j] = cell
+    return out
 
 
 def _shift_values_right(cells: list[str], n_label: int) -> list[str]:
@@ -408,9 +436,10 @@ def aligned_grids(lines: list[Line]) -> list[tuple[int, int, Grid]]:
         rows: list[list[str]] = []
         while j < len(lines):
             parsed = split_aligned(lines[j].text)
-            if not parsed or len(parsed[1]) != width:
+            # A sub-row may leave its last column (a rate) blank: "사업비 140,438 149,893 △9,455".
+            if not parsed or not (len(parsed[1]) == width or (width >= 4 and len(parsed[1]) == width - 1)):
                 break
-            rows.append([parsed[0], *parsed[1]])
+            rows.append([parsed[0], *parsed[1], *[""] * (width - len(parsed[1]))])
             j += 1
         found_header = _header_from_lines([ln.text for ln in lines[:i]], width) if i > 0 else None
         if len(rows) < 2 and not found_header:  # one figure line is a table only under a real header
