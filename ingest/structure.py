@@ -145,7 +145,7 @@ def merge_headers(header_rows: list[list[str]], width: int, spans: list[list[int
     grid = [[clean_label(c) for c in r] + [""] * (width - len(r)) for r in header_rows]
     grid = [["" if is_junk_header(c) else c for c in r] for r in grid]
     if spans is not None:
-        raw = [[re.sub(r"\s+", " ", c).strip() for c in r] + [""] * (width - len(r)) for r in header_rows]
+        raw = [[c.strip() for c in r] + [""] * (width - len(r)) for r in header_rows]
         return _merge_ruled_headers(grid, width, spans, raw)
     for r in range(len(grid) - 1):
         for j in range(1, width):
@@ -181,10 +181,12 @@ def _merge_ruled_headers(grid: list[list[str]], width: int, spans: list[list[int
             left, here = grid[r][k], grid[r][j]
             if not left or not here or span[r][j] != 1 or k + max(span[r][k], 1) != j:
                 continue
-            if _CONTINUATION.fullmatch(here) or (_FRAGMENT.fullmatch(raw[r][k]) and _FRAGMENT.fullmatch(raw[r][j])):
+            if _CONTINUATION.fullmatch(here) or (_FRAGMENT.fullmatch(_one_line(raw[r][k])) and _FRAGMENT.fullmatch(_one_line(raw[r][j]))):
                 grid[r][k] = left + here
                 span[r][k] = max(span[r][k], 1) + 1
                 grid[r][j], span[r][j] = "", 0
+
+    _hand_down_child_labels(grid, span, raw)
 
     def owner(r: int, j: int) -> tuple[str, int]:
         k = j
@@ -203,6 +205,28 @@ def _merge_ruled_headers(grid: list[list[str]], width: int, spans: list[list[int
                 parts.append(label)
         labels.append(" ".join(parts) or f"열{j + 1}")
     return labels
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _hand_down_child_labels(grid: list[list[str]], span: list[list[int]], raw: list[list[str]]) -> None:
+    """A group cell whose box also took its children's text ("증감\n(B-A)\n(B-A)/A" over "" | "(B-A)/A")
+    keeps its first line; the lines no child cell holds go, in order, to the empty child cells."""
+    for r in range(len(grid) - 1):
+        for k, width_k in enumerate(span[r]):
+            lines = [clean_label(x) for x in raw[r][k].split("\n") if x.strip()]
+            if width_k < 2 or len(lines) < 2:
+                continue
+            cols = range(k, min(k + width_k, len(grid[r + 1])))
+            extra = [x for x in lines[1:] if x not in {grid[r + 1][j] for j in cols}]
+            empties = [j for j in cols if not grid[r + 1][j]]
+            if not extra or len(extra) != len(empties):
+                continue
+            grid[r][k] = lines[0]
+            for j, label in zip(empties, extra):
+                grid[r + 1][j], span[r + 1][j] = label, 1
 
 
 def _fit_row(cells: list[str], width: int) -> list[str]:
@@ -487,6 +511,7 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
     tables: list[Table] = []
     recent: list[Line] = []  # lines since the last table, for caption/unit lookup
     pending: list[tuple[Table, int]] = []  # tables still missing a unit that may follow them
+    last_grid = -2  # block index of the last table
     for idx, block in enumerate(blocks):
         if isinstance(block, Grid):
             if not any(c.strip() for r in block.rows for c in r):
@@ -494,8 +519,14 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
             caption, unit, as_of = _caption_unit(recent, section.title)
             if block.continues and tables:
                 caption, unit, as_of = tables[-1].caption, tables[-1].unit, tables[-1].as_of
-            table = build_table(block, caption, unit, as_of, section.path, doc_key, len(tables) + 1)
+            header = None
+            if last_grid == idx - 1 and tables and tables[-1].page == block.page:
+                # A ruled table drawn as two boxes (header + first row, then the rest) is one table.
+                header = tables[-1].columns
+                caption, unit, as_of = tables[-1].caption, tables[-1].unit, tables[-1].as_of
+            table = build_table(block, caption, unit, as_of, section.path, doc_key, len(tables) + 1, header)
             tables.append(table)
+            last_grid = idx
             if not unit:
                 pending.append((table, idx))
             recent = []
