@@ -273,8 +273,9 @@ def label_columns(body: list[list[str]], width: int) -> int:
 
 
 def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, doc_key: str, ordinal: int,
-                header: list[str] | None = None) -> Table:
-    """A Table from a grid; `header` gives the columns of a header-less grid that continues the table above."""
+                header: list[str] | None = None, repeats_header: bool = False) -> Table:
+    """A Table from a grid; `header` gives the columns of a grid that continues the table above, used when
+    the grid has no header of its own or only repeats the first header row (a table running onto a new page)."""
     kept = [i for i, r in enumerate(grid.rows) if any(c.strip() for c in r)]
     rows = [grid.rows[i] for i in kept]
     spans = [grid.spans[i] for i in kept] if grid.spans is not None and len(grid.spans) == len(grid.rows) else None
@@ -283,8 +284,6 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
     n_head = header_row_count(rows)
     if n_head:
         columns = merge_headers(rows[:n_head], width, spans[:n_head] if spans else None)
-    elif header and len(header) == width:
-        columns = list(header)
     else:
         columns = [f"열{j + 1}" for j in range(width)]
     fitted_rows = [_fit_row(cells, width) for cells in rows[n_head:]]
@@ -299,6 +298,8 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
         body.append(TableRow(header=label, values=values, values_norm=[v.replace(" ", "") for v in values]))
     if n_label > 1:
         columns = [columns[0], *_realign_orphan_labels(columns[1:n_label], columns[n_label:])]
+    if header and len(header) == len(columns) and (n_head == 0 or repeats_header):
+        columns = list(header)
     table_id = f"{doc_key}-t{ordinal:03d}"
     body_rows = rows[n_head:]
     if body_rows and sum(_is_value(r[0]) for r in body_rows if r) * 2 >= len(body_rows):
@@ -445,6 +446,33 @@ def _header_from_lines(lines: list[str], width: int) -> tuple[list[str], int] | 
     return [clean_label(row_label or "구분")] + [clean_label(x) for x in labels], used
 
 
+_NOTE_HEADERS = {"증감사유", "사유", "비고", "내용", "주요내용"}
+_NOTE_ROW = re.compile(r"^(?P<label>\S.*?)(?P<values>(?:\s+[△▲+\-]?[\d,]+(?:\.\d+)?%?){3,})\s+(?P<note>[^\d]{2,40})$")
+_NOT_NOTE = re.compile(r"^[<(□■○◦●※\-·•ㅇ]|\d")
+
+
+def _split_with_note(text: str, width: int) -> tuple[str, list[str], str] | None:
+    """ "공유재산임대료 8,095 7,424 672 9.0% 공공요금 인상에 따른 관리비 인상 등" -> label, figures, note."""
+    m = _NOTE_ROW.match(text)
+    if not m or len(m.group("values").split()) != width or len(m.group("label")) > 40:
+        return None
+    return m.group("label").strip(), m.group("values").split(), m.group("note").strip()
+
+
+def _wrapped_note_lines(lines: list[Line], j: int, width: int, limit: int = 3) -> int:
+    """How many lines from j are a note wrapped below its row: short text lines followed by another row."""
+    for n in range(limit):
+        if j + n >= len(lines):
+            return 0
+        text = lines[j + n].text
+        parsed = split_aligned(text) or _split_with_note(text, width)
+        if parsed and n and len(parsed[1]) in (width, width - 1):
+            return n
+        if parsed or len(text) > 30 or _NOT_NOTE.search(text) or find_unit(text):
+            return 0
+    return 0
+
+
 def aligned_grids(lines: list[Line]) -> list[tuple[int, int, Grid]]:
     """Runs of text lines that form a space-aligned numeric table: (start, end, grid) over `lines`."""
     found: list[tuple[int, int, Grid]] = []
@@ -458,14 +486,31 @@ def aligned_grids(lines: list[Line]) -> list[tuple[int, int, Grid]]:
         width = len(first[1])
         j = i
         rows: list[list[str]] = []
+        notes: dict[int, str] = {}  # row index -> text of a trailing note column ("증감사유")
         while j < len(lines):
-            parsed = split_aligned(lines[j].text)
+            parsed = split_aligned(lines[j].text) or _split_with_note(lines[j].text, width)
             # A sub-row may leave its last column (a rate) blank: "사업비 140,438 149,893 △9,455".
             if not parsed or not (len(parsed[1]) == width or (width >= 4 and len(parsed[1]) == width - 1)):
-                break
+                wrapped = _wrapped_note_lines(lines, j, width) if rows else 0
+                if not wrapped:
+                    break
+                # a note wrapped onto its own lines below the row it explains
+                notes[len(rows) - 1] = " ".join([notes.get(len(rows) - 1, ""), *(ln.text for ln in lines[j:j + wrapped])]).strip()
+                j += wrapped
+                continue
+            if len(parsed) == 3:
+                notes[len(rows)] = parsed[2]
             rows.append([parsed[0], *parsed[1], *[""] * (width - len(parsed[1]))])
             j += 1
-        found_header = _header_from_lines([ln.text for ln in lines[:i]], width) if i > 0 else None
+        above = [ln.text for ln in lines[:i]]
+        found_header = None
+        if i > 0:
+            with_note = _header_from_lines(above, width + 1)
+            if with_note and (notes or with_note[0][-1] in _NOTE_HEADERS):
+                found_header = with_note
+                rows = [[*r, notes.get(n, "")] for n, r in enumerate(rows)]
+            else:
+                found_header = _header_from_lines(above, width)
         if len(rows) < 2 and not found_header:  # one figure line is a table only under a real header
             i += 1
             continue
@@ -519,12 +564,15 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
             caption, unit, as_of = _caption_unit(recent, section.title)
             if block.continues and tables:
                 caption, unit, as_of = tables[-1].caption, tables[-1].unit, tables[-1].as_of
-            header = None
-            if last_grid == idx - 1 and tables and tables[-1].page == block.page:
-                # A ruled table drawn as two boxes (header + first row, then the rest) is one table.
-                header = tables[-1].columns
-                caption, unit, as_of = tables[-1].caption, tables[-1].unit, tables[-1].as_of
-            table = build_table(block, caption, unit, as_of, section.path, doc_key, len(tables) + 1, header)
+            header, repeats = None, False
+            if tables and last_grid >= 0:
+                # A ruled table drawn as two boxes (header + first row, then the rest), or running onto
+                # the next page under a repeated first header row, is one table.
+                repeats = _repeats_header(blocks[last_grid], block, blocks[last_grid + 1 : idx])
+                if repeats or (last_grid == idx - 1 and tables[-1].page == block.page):
+                    header = tables[-1].columns
+                    caption, unit, as_of = tables[-1].caption, tables[-1].unit, tables[-1].as_of
+            table = build_table(block, caption, unit, as_of, section.path, doc_key, len(tables) + 1, header, repeats)
             tables.append(table)
             last_grid = idx
             if not unit:
@@ -549,6 +597,15 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
         # Headings are short labels, so 2-syllable spacing ("인 력") is joined there too.
         _add_text(texts, section.path, block.page, squash_letter_spacing(text, short=level is not None))
     return Structured(texts, tables)
+
+
+def _repeats_header(previous: Block, grid: Grid, between: list[Block]) -> bool:
+    """The grid opens the next page with the same first row as the table that closed the page before."""
+    if not isinstance(previous, Grid) or not previous.rows or not grid.rows or previous.page is None:
+        return False
+    if grid.page != previous.page + 1 or not all(isinstance(b, Line) and _NOISE.match(b.text) for b in between):
+        return False
+    return [clean_label(c) for c in previous.rows[0]] == [clean_label(c) for c in grid.rows[0]]
 
 
 def _add_text(texts: list[TextUnit], section: str, page: int | None, text: str) -> None:
