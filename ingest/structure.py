@@ -166,7 +166,7 @@ def merge_headers(header_rows: list[list[str]], width: int, spans: list[list[int
 def _merge_ruled_headers(grid: list[list[str]], width: int, spans: list[list[int]], raw: list[list[str]]) -> list[str]:
     """Headers of a ruled table, where the drawn cells say which labels span which columns.
 
-    An upper label that covers a single column above a labelled cell is not a group header but
+    An upper label (other than a year) that covers a single column above a labelled cell is not a group header but
     debris of an OCR'd header split into cells ("행정 | g·기술? | 익군" over "전산 | 방송 통신 | 지적"),
     so it is dropped; pieces of one label split over two cells ("집 형 | 행 액", "집 행 률 | (%)") are
     joined first and then span both columns.
@@ -201,7 +201,8 @@ def _merge_ruled_headers(grid: list[list[str]], width: int, spans: list[list[int
         for r in range(len(grid)):
             label, covers = owner(r, j)
             below = any(owner(rr, j)[0] for rr in range(r + 1, len(grid)))
-            if label and label not in parts and (covers > 1 or not below):
+            # A year over one column ("2024년" over "확정(B)") is a real group header even unmerged.
+            if label and label not in parts and (covers > 1 or not below or _YEAR_CELL.match(label)):
                 parts.append(label)
         labels.append(" ".join(parts) or f"열{j + 1}")
     return labels
@@ -220,8 +221,13 @@ def _hand_down_child_labels(grid: list[list[str]], span: list[list[int]], raw: l
             if width_k < 2 or len(lines) < 2:
                 continue
             cols = range(k, min(k + width_k, len(grid[r + 1])))
-            extra = [x for x in lines[1:] if x not in {grid[r + 1][j] for j in cols}]
+            present = {grid[r + 1][j] for j in cols}
             empties = [j for j in cols if not grid[r + 1][j]]
+            words = [w for x in lines[1:] for w in x.split()]
+            if any(w in present for w in words):  # "(B-A) (B-A)/A" on one line: match word by word
+                extra = [w for w in words if w not in present]
+            else:
+                extra = [x for x in lines[1:] if x not in present]
             if not extra or len(extra) != len(empties):
                 continue
             grid[r][k] = lines[0]
