@@ -299,7 +299,7 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
     for fitted in fitted_rows:
         if n_label > 1:
             fitted = _shift_values_right(fitted, n_label)
-        label = row_label(fitted) if n_label == 1 else clean_label(" ".join(c.replace("\n", " ") for c in fitted[:n_label]))
+        label = row_label(fitted) if n_label == 1 else _joined_label(fitted[:n_label])
         values = fitted[n_label:]
         body.append(TableRow(header=label, values=values, values_norm=[v.replace(" ", "") for v in values]))
     if n_label > 1:
@@ -308,13 +308,22 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
         columns = list(header)
     table_id = f"{doc_key}-t{ordinal:03d}"
     body_rows = rows[n_head:]
-    if body_rows and sum(_is_value(r[0]) for r in body_rows if r) * 2 >= len(body_rows):
+    if body_rows and sum(_is_figure(r[0]) for r in body_rows if r) * 2 >= len(body_rows):
         # No row-label column (e.g. "계 | 승용 | 승합" over bare figures): keep the first cell as a value
         # and label rows by the caption, so the first figure is not dropped.
         columns = ["구분", *columns]
         body = [TableRow(header=clean_label(caption) or "값", values=_fit_row(r, width),
                          values_norm=[v.replace(" ", "") for v in _fit_row(r, width)]) for r in body_rows]
     return Table(table_id, caption, unit, as_of, columns, body, grid.page, section)
+
+
+def _joined_label(cells: list[str]) -> str:
+    """Row label spread over several cells; a cell whose box swallowed the labels of the rows below
+    (one of its lines is this row's own label cell) is left out."""
+    parts = [c.strip() for c in cells if c.strip()]
+    own = {clean_label(c) for c in parts if "\n" not in c}
+    kept = [c for c in parts if "\n" not in c or not own & {clean_label(x) for x in c.split("\n")}]
+    return clean_label(" ".join(c.replace("\n", " ") for c in kept))
 
 
 def _split_stacked_row(cells: list[str], n_label: int) -> list[list[str]]:
