@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from .models import Block, Grid, Line, Table, TableRow, stable_id
 from .normalize import (
     clean_label,
+    compact,
+    number_value,
     find_as_of,
     find_unit,
     is_number,
@@ -254,8 +256,8 @@ def row_label(cells: list[str]) -> str:
     """
     if not any(_is_figure(c) for c in cells[1:]):
         return clean_label(cells[0].replace("\n", " ")) if cells else ""
-    parts = []
-    for c in cells:
+    parts = [cells[0].replace("\n", " ").strip()] if cells and cells[0].strip() else []  # column 0 is the label column
+    for c in cells[1:] if parts else cells:
         if _is_figure(c) and parts:
             break
         if c.strip() and not _is_figure(c):
@@ -302,19 +304,52 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
         label = row_label(fitted) if n_label == 1 else _joined_label(fitted[:n_label])
         values = fitted[n_label:]
         body.append(TableRow(header=label, values=values, values_norm=[v.replace(" ", "") for v in values]))
+    _name_repeated_rows(body)
     if n_label > 1:
         columns = [columns[0], *_realign_orphan_labels(columns[1:n_label], columns[n_label:])]
     if header and len(header) == len(columns) and (n_head == 0 or repeats_header):
         columns = list(header)
     table_id = f"{doc_key}-t{ordinal:03d}"
     body_rows = rows[n_head:]
-    if body_rows and sum(_is_figure(r[0]) for r in body_rows if r) * 2 >= len(body_rows):
+    names_labels = "구분" in columns[0].replace(" ", "") or columns[0] in _GENERIC_HEADER
+    if body_rows and not names_labels and sum(_is_figure(r[0]) for r in body_rows if r) * 2 >= len(body_rows):
         # No row-label column (e.g. "계 | 승용 | 승합" over bare figures): keep the first cell as a value
         # and label rows by the caption, so the first figure is not dropped.
         columns = ["구분", *columns]
         body = [TableRow(header=clean_label(caption) or "값", values=_fit_row(r, width),
                          values_norm=[v.replace(" ", "") for v in _fit_row(r, width)]) for r in body_rows]
     return Table(table_id, caption, unit, as_of, columns, body, grid.page, section)
+
+
+def _name_repeated_rows(rows: list[TableRow]) -> None:
+    """Rows whose label repeats ("국비" under both "계(부경대)" and "계(부산대)") get their group row's label.
+
+    The group is found by the figures, since text tables lose indentation: a row whose first figure is
+    the sum of the figures of the rows right below it is their parent.
+    """
+    labels = [compact(r.header) for r in rows]
+    repeated = {x for x in labels if x and labels.count(x) > 1}
+    if not repeated:
+        return
+    first = [number_value(r.values[0]) if r.values else None for r in rows]
+    parent: dict[int, int] = {}
+    for p, total in enumerate(first):
+        if total is None or p in parent:
+            continue
+        running, q = 0.0, p + 1
+        while q < len(rows) and first[q] is not None and running < total - 0.5:
+            running += first[q]
+            q += 1
+        if q - p > 2 and abs(running - total) < 0.5:
+            for child in range(p + 1, q):
+                parent[child] = p
+    named = {c: f"{rows[p].header} {rows[c].header}" for c, p in parent.items() if labels[c] in repeated and rows[p].header}
+    for label in repeated:
+        members = [i for i, x in enumerate(labels) if x == label]
+        names = [named.get(i, rows[i].header) for i in members]
+        if len(set(names)) == len(names):  # only when the group names tell the rows apart
+            for i, name in zip(members, names):
+                rows[i].header = name
 
 
 def _joined_label(cells: list[str]) -> str:
@@ -380,7 +415,9 @@ def _realign_orphan_labels(orphans: list[str], value_columns: list[str]) -> list
 
 # ---------------------------------------------------------------- space-aligned tables in text lines
 
-_TRAILING_VALUES = re.compile(r"^(?P<label>.*?)(?P<values>(?:\s+(?:[△▲+\-]?[\d,]+(?:\.\d+)?%?|순증|순감|-))+)\s*$")
+_TRAILING_VALUES = re.compile(
+    r"^(?P<label>.*?)(?P<values>(?:\s+(?:[△▲+\-]?[\d,]+(?:\.\d+)?(?:%|건|명|개|개소|곳|회|편)?|순증|순감|-))+)\s*$"
+)
 
 
 def split_aligned(text: str) -> tuple[str, list[str]] | None:
