@@ -119,12 +119,13 @@ class HeaderIndex:
     """Which gold path a predicted label names, on one axis (rows or columns) of one gold table."""
 
     def __init__(self, paths: Iterable[Path_]):
+        distinct = set(paths)
         owners: dict[str, set[Path_]] = defaultdict(set)
-        for p in set(paths):
+        for p in distinct:
             for s in _spellings(p):
                 owners[s].add(p)
         self._unique = {s: next(iter(ps)) for s, ps in owners.items() if len(ps) == 1}
-        self._full = {norm_label("".join(p)): p for p in set(paths)}
+        self._full = {norm_label("".join(p)): p for p in distinct}
 
     def names(self, label: str, path: Path_) -> bool:
         if not path:

@@ -18,6 +18,9 @@ def test_header_index_accepts_unique_leaf_and_rejects_ambiguous_or_junk():
     assert not cols.names("지출액", ("집행액", "지출액"))  # two columns end in 지출액
     assert cols.names("예산현액", ("예산현액",))
     assert not cols.names("예산현액 W C C 7", ("예산현액",))  # junk carried into the name never matches
+    # a generator is read once: the full path must still match when the leaf alone is ambiguous
+    axis = HeaderIndex(p for p in [("계",), ("국유림", "계")])
+    assert axis.names("계", ("계",)) and axis.names("국유림 계", ("국유림", "계"))
 
 
 def test_values_compare_as_printed_figures():
