@@ -31,7 +31,7 @@ def squash_letter_spacing(text: str, short: bool = False) -> str:
 # HWP exports print the middle dot of "과·결원" as a Hangul vowel sign (ᆞ, ㆍ).
 _INTERPUNCT = str.maketrans({"\u119e": "·", "\u318d": "·"})
 # Letter-spaced digits glued to the word they count: "1 5 분도시기획과" -> "15분도시기획과".
-_SPACED_DIGITS = re.compile(r"(?<![\d.,])\d(?: \d)+(?= ?[가-힣])")
+_SPACED_DIGITS = re.compile(r"(?<![\d.,])\d(?: \d)+ ?(?=[가-힣])")
 
 
 def clean_label(text: str) -> str:

@@ -100,6 +100,8 @@ def _is_figure(cell: str) -> bool:
     c = cell.strip()
     if _YEAR_CELL.match(c):
         return False
+    if "\n" in c and all(_is_figure(line) for line in c.split("\n")):  # rows stacked in one cell
+        return True
     return (_is_value(c) or bool(re.fullmatch(r"\([+\-]?[\d.,]+\)", c)) or bool(_FIGURE_WITH_UNIT.fullmatch(c))
             or bool(_MEASURE.match(c)))
 
