@@ -8,10 +8,10 @@ from .models import Block, Grid, Line, Table, TableRow, stable_id
 from .normalize import (
     clean_label,
     compact,
-    number_value,
     find_as_of,
     find_unit,
     is_number,
+    number_value,
     repair_split_numbers,
     squash_letter_spacing,
 )

@@ -5,7 +5,15 @@ import time
 
 import pytest
 
-from eval.table_bench import BENCH, GoldTable, HeaderIndex, load_bench, norm_value, run, score_table
+from eval.table_bench import (
+    BENCH,
+    GoldTable,
+    HeaderIndex,
+    load_bench,
+    norm_value,
+    run,
+    score_table,
+)
 from ingest.models import Grid
 from ingest.structure import build_table, is_junk_header, merge_headers
 
