@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .config import Settings
 from .engine import Engine
 from .models import Answer, DocumentInfo, Filters, SearchHit
-from .pages import PageError, render_page_png
+from .pages import PageError, parse_boxes, render_page_png
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_MAX_UPLOAD_MB = 50.0
@@ -342,10 +342,12 @@ def create_app(engine: Engine, *, api_token: str | None = None) -> FastAPI:
         file: str,
         n: int,
         highlight: Annotated[str | None, Query(max_length=MAX_QUESTION_CHARS, description="강조할 인용문")] = None,
+        boxes: Annotated[str | None, Query(max_length=MAX_QUESTION_CHARS, pattern=r"^[\d.,;]*$",
+                                           description="강조할 칸: 인용의 boxes를 'x0,top,x1,bottom;...'로")] = None,
     ) -> Response:
         path = _document_path(engine, file)
         try:
-            png = render_page_png(path, n, highlight)
+            png = render_page_png(path, n, highlight, parse_boxes(boxes or ""))
         except PageError as exc:
             raise HTTPException(404, str(exc)) from exc
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})

@@ -36,8 +36,10 @@ class NotAPdf(PageError):
     pass
 
 
-def render_page_png(pdf_path: Path, page_number: int, highlight: str | None = None) -> bytes:
-    """PNG of the 1-based page, with the text matching `highlight` (whitespace-insensitive) boxed in yellow.
+def render_page_png(pdf_path: Path, page_number: int, highlight: str | None = None,
+                    boxes: list[list[float]] | None = None) -> bytes:
+    """PNG of the 1-based page, with the text matching `highlight` (whitespace-insensitive) boxed in yellow,
+    or, when `boxes` are given (a table answer's cell, row label and column header), exactly those boxes.
 
     Results are cached in memory by file identity (path, size, mtime), so a replaced report re-renders.
     """
@@ -49,11 +51,26 @@ def render_page_png(pdf_path: Path, page_number: int, highlight: str | None = No
     except OSError as exc:
         raise PageNotFound(f"문서를 찾을 수 없습니다: {path.name}") from exc
     key = (highlight or "").strip()[:MAX_HIGHLIGHT_CHARS]
-    return _render_cached(str(path), stat.st_size, stat.st_mtime_ns, int(page_number), key)
+    cells = tuple(tuple(float(x) for x in b) for b in (boxes or []) if len(b) == 4)
+    return _render_cached(str(path), stat.st_size, stat.st_mtime_ns, int(page_number), key, cells)
+
+
+def parse_boxes(text: str) -> list[list[float]]:
+    """ "x0,top,x1,bottom;..." (a citation's boxes in a URL) -> boxes; malformed parts are skipped."""
+    out = []
+    for part in text.split(";"):
+        try:
+            box = [float(x) for x in part.split(",")]
+        except ValueError:
+            continue
+        if len(box) == 4:
+            out.append(box)
+    return out
 
 
 @lru_cache(maxsize=CACHE_SIZE)
-def _render_cached(path: str, size: int, mtime_ns: int, page_number: int, highlight: str) -> bytes:
+def _render_cached(path: str, size: int, mtime_ns: int, page_number: int, highlight: str,
+                   cells: tuple[tuple[float, ...], ...] = ()) -> bytes:
     del size, mtime_ns  # cache key only
     with _render_lock:
         try:
@@ -65,9 +82,9 @@ def _render_cached(path: str, size: int, mtime_ns: int, page_number: int, highli
                 raise PageNotFound(f"{page_number}쪽이 없습니다: 이 문서는 {len(pdf.pages)}쪽입니다")
             page = pdf.pages[page_number - 1]
             image = page.to_image(resolution=RESOLUTION)
-            if highlight:
-                image.draw_rects(highlight_boxes(page, highlight), fill=HIGHLIGHT_FILL, stroke=HIGHLIGHT_STROKE,
-                                 stroke_width=1)
+            rects = list(cells) or (highlight_boxes(page, highlight) if highlight else [])
+            if rects:
+                image.draw_rects(rects, fill=HIGHLIGHT_FILL, stroke=HIGHLIGHT_STROKE, stroke_width=1)
             buf = io.BytesIO()
             image.save(buf, format="PNG")
             return buf.getvalue()

@@ -7,7 +7,7 @@ import pdfplumber
 from pdfplumber.page import Page
 from pdfplumber.table import Table as PlumberTable
 
-from .models import Block, Grid, Line
+from .models import Block, Box, Grid, Line
 
 # Ruled tables only: the reports' unruled tables come out of the text lines instead
 # (structure.aligned_tables), which is more faithful than pdfplumber's "text" strategy.
@@ -76,7 +76,8 @@ def _read_page(page: Page, number: int) -> tuple[list[Block], int]:
         if text:
             placed.append((ln["top"], Line(text, number)))
     for table in tables:
-        grid = Grid(_table_rows(page, table), number, tuple(table.bbox), spans=_column_spans_per_cell(table))
+        spans, boxes = _cell_layout(table)
+        grid = Grid(_table_rows(page, table), number, tuple(table.bbox), spans=spans, boxes=boxes)
         placed.append((table.bbox[1], grid))
     placed.sort(key=lambda item: item[0])
     return [b for _, b in placed], len(page.chars)
@@ -140,8 +141,9 @@ def _crop_text(page: Page, bbox) -> str:
     return text.strip()
 
 
-def _column_spans_per_cell(table: PlumberTable) -> list[list[int]]:
-    """How many columns the cell starting at each grid position covers; 0 where a merged cell covers it.
+def _cell_layout(table: PlumberTable) -> tuple[list[list[int]], list[list[Box | None]]]:
+    """Per grid position: how many columns the cell starting there covers (0 where a merged cell covers
+    it), and the box of the drawn cell covering it (PDF points), for cell-precise highlights.
 
     pdfplumber's extract() gives None for covered positions but also for cells lost to a missing rule,
     so the ruled cells' geometry decides which header labels really span several columns.
@@ -151,15 +153,17 @@ def _column_spans_per_cell(table: PlumberTable) -> list[list[int]]:
     n_cols = max((len(r.cells) for r in table.rows), default=0)
     row_boxes = [r.bbox for r in table.rows]
     spans = [[1] * n_cols for _ in range(n_rows)]
+    boxes: list[list[Box | None]] = [[None] * n_cols for _ in range(n_rows)]
     for x0, top, x1, bottom in (c for c in table.cells if c is not None):
         # A row's box grows with the merged cells starting in it, so rows and columns are placed by their start.
         rows = [i for i, (_, t, _, _) in enumerate(row_boxes) if top - 1 <= t < bottom - 1]
-        cols = [j for j, (a, _) in sorted(col_spans.items()) if x0 - 1 <= a < x1 - 1]
+        cols = [j for j, (a, _) in sorted(col_spans.items()) if x0 - 1 <= a < x1 - 1 and j < n_cols]
         if not rows or not cols:
             continue
+        box = (round(x0, 1), round(top, 1), round(x1, 1), round(bottom, 1))
         for i in rows:
             for j in cols:
-                if j < n_cols:
-                    spans[i][j] = 0
+                spans[i][j] = 0
+                boxes[i][j] = box
         spans[rows[0]][cols[0]] = len(cols)
-    return spans
+    return spans, boxes

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .models import Block, Grid, Line, Table, TableRow, stable_id
+from .models import Block, Box, Grid, Line, Table, TableRow, stable_id
 from .normalize import (
     clean_label,
     compact,
@@ -289,6 +289,7 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
     kept = [i for i, r in enumerate(grid.rows) if any(c.strip() for c in r)]
     rows = [grid.rows[i] for i in kept]
     spans = [grid.spans[i] for i in kept] if grid.spans is not None and len(grid.spans) == len(grid.rows) else None
+    cell_boxes = [grid.boxes[i] for i in kept] if grid.boxes is not None and len(grid.boxes) == len(grid.rows) else None
     # OCR-split figures make raw rows wider than the table; measure width after repair.
     width = max(len(repair_split_numbers(r)) for r in rows)
     n_head = header_row_count(rows)
@@ -296,17 +297,25 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
         columns = merge_headers(rows[:n_head], width, spans[:n_head] if spans else None)
     else:
         columns = [f"열{j + 1}" for j in range(width)]
+    head_boxes = _header_boxes(rows[:n_head], cell_boxes[:n_head] if cell_boxes else None, width)
     fitted_rows = [_fit_row(cells, width) for cells in rows[n_head:]]
+    fitted_boxes = [_fitted_boxes(cells, fitted, cell_boxes[n_head + i] if cell_boxes else None)
+                    for i, (cells, fitted) in enumerate(zip(rows[n_head:], fitted_rows))]
     n_label = label_columns(fitted_rows, width)
-    fitted_rows = [part for cells in fitted_rows for part in _split_stacked_row(cells, n_label)]
+    stacked = [part for cells, boxes in zip(fitted_rows, fitted_boxes) for part in _split_stacked_row(cells, n_label, boxes)]
     body: list[TableRow] = []
-    for fitted in fitted_rows:
+    for fitted, boxes in stacked:
         if n_label > 1:
-            fitted = _shift_values_right(fitted, n_label)
+            shifted = _shift_values_right(fitted, n_label)
+            boxes = boxes if shifted == fitted else [None] * len(fitted)
+            fitted = shifted
         label = row_label(fitted) if n_label == 1 else _joined_label(fitted[:n_label])
         values = fitted[n_label:]
-        body.append(TableRow(header=label, values=values, values_norm=[v.replace(" ", "") for v in values]))
+        body.append(TableRow(header=label, values=values, values_norm=[v.replace(" ", "") for v in values],
+                             header_box=_as_list(_union([b for c, b in zip(fitted[:n_label], boxes) if c.strip()])),
+                             boxes=_as_lists(boxes[n_label:])))
     _name_repeated_rows(body)
+    column_boxes = [_union(head_boxes[:n_label]), *head_boxes[n_label:]]
     if n_label > 1:
         columns = [columns[0], *_realign_orphan_labels(columns[1:n_label], columns[n_label:])]
     if header and len(header) == len(columns) and (n_head == 0 or repeats_header):
@@ -318,9 +327,47 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
         # No row-label column (e.g. "계 | 승용 | 승합" over bare figures): keep the first cell as a value
         # and label rows by the caption, so the first figure is not dropped.
         columns = ["구분", *columns]
-        body = [TableRow(header=clean_label(caption) or "값", values=_fit_row(r, width),
-                         values_norm=[v.replace(" ", "") for v in _fit_row(r, width)]) for r in body_rows]
-    return Table(table_id, caption, unit, as_of, columns, body, grid.page, section)
+        column_boxes = [None, *head_boxes]
+        body = [TableRow(header=clean_label(caption) or "값", values=fitted, values_norm=[v.replace(" ", "") for v in fitted],
+                         boxes=_as_lists(boxes))
+                for fitted, boxes in zip(fitted_rows, fitted_boxes)]
+    return Table(table_id, caption, unit, as_of, columns, body, grid.page, section, _as_lists(column_boxes))
+
+
+def _fitted_boxes(cells: list[str], fitted: list[str], boxes: list[Box | None] | None) -> list[Box | None]:
+    """Cell boxes aligned with a fitted row; unknown when fitting merged or moved cells."""
+    raw = [c.strip() for c in cells]
+    if boxes is None or len(boxes) != len(raw) or raw + [""] * (len(fitted) - len(raw)) != fitted:
+        return [None] * len(fitted)
+    return list(boxes) + [None] * (len(fitted) - len(boxes))
+
+
+def _header_boxes(header_rows: list[list[str]], boxes: list[list[Box | None]] | None, width: int) -> list[Box | None]:
+    """The printed leaf header cell of each column: the lowest header cell with text covering it."""
+    out: list[Box | None] = [None] * width
+    if not boxes:
+        return out
+    for cells, row_boxes in zip(header_rows, boxes):
+        for j in range(min(width, len(row_boxes))):
+            owner = next((k for k in range(j, -1, -1) if k < len(cells) and cells[k].strip()), None)
+            if row_boxes[j] is not None and owner is not None and row_boxes[owner] == row_boxes[j]:
+                out[j] = row_boxes[j]
+    return out
+
+
+def _union(boxes: list[Box | None]) -> Box | None:
+    known = [b for b in boxes if b is not None]
+    if not known:
+        return None
+    return (min(b[0] for b in known), min(b[1] for b in known), max(b[2] for b in known), max(b[3] for b in known))
+
+
+def _as_list(box: Box | None) -> list[float] | None:
+    return list(box) if box is not None else None
+
+
+def _as_lists(boxes: list[Box | None]) -> list[list[float] | None]:
+    return [_as_list(b) for b in boxes]
 
 
 def _name_repeated_rows(rows: list[TableRow]) -> None:
@@ -363,27 +410,38 @@ def _joined_label(cells: list[str]) -> str:
     return clean_label(" ".join(c.replace("\n", " ") for c in kept))
 
 
-def _split_stacked_row(cells: list[str], n_label: int) -> list[list[str]]:
+def _split_stacked_row(cells: list[str], n_label: int,
+                       boxes: list[Box | None]) -> list[tuple[list[str], list[Box | None]]]:
     """Rows a missing rule merged into one cell each ("1,467\n1,291\n1,527") become separate rows.
 
     The innermost label cell splits with the figures when it has as many lines; outer label cells
-    (a group such as "행정운영\n경비" spanning the rows) stay whole on the first row.
+    (a group such as "행정운영\n경비" spanning the rows) stay whole on the first row. A split cell's
+    box is cut into equal bands, one per line.
     """
     values = [c for c in cells[n_label:] if c.strip()]
     counts = {len(c.strip().split("\n")) for c in values}
     if len(counts) != 1 or (n := counts.pop()) < 2:
-        return [cells]
+        return [(cells, boxes)]
     if not all(_is_figure(line) for c in values for line in c.strip().split("\n")):
-        return [cells]
-    out = [[""] * len(cells) for _ in range(n)]
+        return [(cells, boxes)]
+    out = [([""] * len(cells), [None] * len(cells)) for _ in range(n)]
     for j, cell in enumerate(cells):
         lines = cell.strip().split("\n")
+        box = boxes[j] if j < len(boxes) else None
         if len(lines) == n and (j >= n_label or j == n_label - 1):
             for i, line in enumerate(lines):
-                out[i][j] = line
+                out[i][0][j] = line
+                out[i][1][j] = _band(box, i, n)
         else:
-            out[0][j] = cell
+            out[0][0][j], out[0][1][j] = cell, box
     return out
+
+
+def _band(box: Box | None, i: int, n: int) -> Box | None:
+    if box is None:
+        return None
+    height = (box[3] - box[1]) / n
+    return (box[0], round(box[1] + i * height, 1), box[2], round(box[1] + (i + 1) * height, 1))
 
 
 def _shift_values_right(cells: list[str], n_label: int) -> list[str]:
