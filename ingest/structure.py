@@ -571,7 +571,7 @@ def _split_with_note(text: str, width: int) -> tuple[str, list[str], str] | None
     return m.group("label").strip(), m.group("values").split(), m.group("note").strip()
 
 
-def _wrapped_note_lines(lines: list[Line], j: int, width: int, limit: int = 3) -> int:
+def _wrapped_note_lines(lines: list[Line], j: int, width: int, limit: int = 4) -> int:
     """How many lines from j are a note wrapped below its row: short text lines followed by another row."""
     for n in range(limit):
         if j + n >= len(lines):
