@@ -93,23 +93,34 @@ def _render_cached(path: str, size: int, mtime_ns: int, page_number: int, highli
 def highlight_boxes(page, text: str) -> list[tuple[float, float, float, float]]:
     """Line boxes (x0, top, x1, bottom in PDF points) covering where `text` is printed on the page.
 
-    The whole quote is tried first; if the page prints it differently (a caption elsewhere, cells joined
-    with " | ", a trimmed sentence) its segments are matched one by one, then long segments' words.
+    The first place the whole quote is printed is marked. If the page prints it differently (a caption
+    elsewhere, cells joined with " | ", a trimmed sentence) its segments, then long segments' words, are
+    matched one by one, each at the occurrence nearest the previous one: the quote's own lines, not every
+    repeat of a word elsewhere on the page ("인력" inside "인력양성").
     """
-    matches = _find(page, text)
+    matches = _find(page, text)[:1]
     if not matches:
         segments = [s for s in _SEGMENT_SPLIT.split(text) if len(_compact(s)) >= 2]
         for segment in segments:
             found = _find(page, segment)
-            if not found and len(_compact(segment)) > 20:
+            if found:
+                matches.append(_nearest(found, matches))
+            elif len(_compact(segment)) > 20:
                 for word in segment.split():
-                    if len(_compact(word)) >= 4:
-                        found.extend(_find(page, word))
-            matches.extend(found)
+                    if len(_compact(word)) >= 4 and (hits := _find(page, word)):
+                        matches.append(_nearest(hits, matches))
     boxes: list[tuple[float, float, float, float]] = []
     for match in matches:
         boxes.extend(_line_boxes(match["chars"]))
     return boxes
+
+
+def _nearest(found: list[dict], chosen: list[dict]) -> dict:
+    """The occurrence closest (top to top) to the last one already chosen; the first when none is."""
+    if not chosen:
+        return found[0]
+    anchor = chosen[-1]["top"]
+    return min(found, key=lambda m: (abs(m["top"] - anchor), m["x0"]))
 
 
 def _compact(text: str) -> str:

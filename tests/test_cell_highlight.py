@@ -64,3 +64,15 @@ def test_page_image_marks_only_the_given_boxes():
 def test_boxes_from_a_url_parameter():
     assert parse_boxes("1,2,3,4;5.5,6,7,8") == [[1, 2, 3, 4], [5.5, 6, 7, 8]]
     assert parse_boxes("1,2,3;1..2,3,4,5;") == []
+
+
+def test_a_row_quote_marks_its_own_row_not_every_repeat_of_its_figures():
+    from app.pages import highlight_boxes
+
+    table = _staffing_table()
+    row = next(r for r in table.rows if r.header == "정보보안과")
+    top, bottom = row.header_box[1], row.header_box[3]
+    quote = "정보보안과 | 27 | 5 | 14"  # not printed as one run; "정보보안과", "27" and "5" recur elsewhere
+    with pdfplumber.open(REPORT_002) as pdf:
+        boxes = highlight_boxes(pdf.pages[1], quote)
+    assert boxes and all(top - 3 <= b[1] and b[3] <= bottom + 3 for b in boxes)
