@@ -25,7 +25,7 @@ from .conversation import ConversationAnswer, Conversations
 from .engine import Engine
 from .feedback import FeedbackStore, feedback_router
 from .models import DocumentInfo, Filters, SearchHit
-from .pages import PageError, render_page_png
+from .pages import PageError, parse_boxes, render_page_png
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_MAX_UPLOAD_MB = 50.0
@@ -383,10 +383,12 @@ def create_app(engine: Engine, *, api_token: str | None = None) -> FastAPI:
         n: int,
         grant: GrantDep,
         highlight: Annotated[str | None, Query(max_length=MAX_QUESTION_CHARS, description="강조할 인용문")] = None,
+        boxes: Annotated[str | None, Query(max_length=MAX_QUESTION_CHARS, pattern=r"^[\d.,;]*$",
+                                           description="강조할 칸: 인용의 boxes를 'x0,top,x1,bottom;...'로")] = None,
     ) -> Response:
         path = _document_path(views.for_grant(grant), file)
         try:
-            png = render_page_png(path, n, highlight)
+            png = render_page_png(path, n, highlight, parse_boxes(boxes or ""))
         except PageError as exc:
             raise HTTPException(404, str(exc)) from exc
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})

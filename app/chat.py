@@ -234,7 +234,7 @@ def _page_image(engine, c: Citation) -> bytes | None:
     if path.parent != engine.settings.corpus_dir.resolve():
         return None
     try:
-        return render_page_png(path, c.page, c.quote or None)
+        return render_page_png(path, c.page, c.quote or None, c.boxes)
     except PageError:
         return None
 

@@ -10,6 +10,8 @@ class Citation(BaseModel):
     page: int | None = Field(None, description="1-based page; null when the source has no pages")
     section: str = ""
     quote: str = ""
+    boxes: list[list[float]] = Field(default_factory=list,
+                                     description="cited cell(s) with their row and column headers: x0, top, x1, bottom in PDF points")
 
 
 class Evidence(BaseModel):

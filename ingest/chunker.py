@@ -72,6 +72,7 @@ def _table_chunks(meta: DocumentMeta, table: Table) -> list[Chunk]:
                 caption=table.caption,
                 columns=table.columns,
                 rows=rows,
+                column_boxes=table.column_boxes,
                 search_text=_with_number_forms(search),
                 **_base(meta, table.page, table.section),
             )

@@ -28,11 +28,17 @@ class DocumentMeta:
         return int(head) if head.isdigit() else None
 
 
+Box = tuple[float, float, float, float]  # x0, top, x1, bottom in PDF points
+
+
 @dataclass
 class TableRow:
     header: str  # row label as printed (e.g. "서울시 출연금")
     values: list[str]  # cell texts as printed, aligned with Table.columns[1:]
     values_norm: list[str] = field(default_factory=list)  # numbers repaired/normalized for matching
+    # Ruled PDF tables only: where the row label and each value cell are printed (empty when unknown).
+    header_box: list[float] | None = None
+    boxes: list[list[float] | None] = field(default_factory=list)  # aligned with values
 
 
 @dataclass
@@ -45,6 +51,7 @@ class Table:
     rows: list[TableRow]
     page: int | None
     section: str
+    column_boxes: list[list[float] | None] = field(default_factory=list)  # header cells, aligned with columns
 
 
 @dataclass
@@ -64,6 +71,7 @@ class Chunk:
     caption: str = ""
     columns: list[str] = field(default_factory=list)
     rows: list[TableRow] = field(default_factory=list)  # table chunks only: the rows this chunk holds
+    column_boxes: list[list[float] | None] = field(default_factory=list)  # table chunks: header cell boxes
     search_text: str = ""  # text used for lexical/dense indexing (adds title, section, "행: 열 = 값" lines)
 
     def to_json(self) -> str:
@@ -98,6 +106,9 @@ class Grid:
     page: int | None
     bbox: tuple[float, float, float, float] | None = None  # PDF points, for highlighting
     continues: bool = False  # the rest of the previous table after a page break (same header)
+    # Ruled tables only: columns covered by the cell starting at each position (0 = inside a merged cell).
+    spans: list[list[int]] | None = None
+    boxes: list[list[Box | None]] | None = None  # ruled tables only: the drawn cell covering each position
 
 
 Block = Line | Grid
