@@ -137,7 +137,7 @@ def table_triples(table: Table) -> list[tuple[str, str, str]]:
     """(row label, column label, value) of every filled cell of an extracted table."""
     out = []
     for row in table.rows:
-        for col, value in zip(table.columns[1:], row.values):
+        for col, value in table.cells(row):
             if value.strip():
                 out.append((row.header, col, value))
     return out

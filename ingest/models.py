@@ -34,15 +34,46 @@ Box = tuple[float, float, float, float]  # x0, top, x1, bottom in PDF points
 @dataclass
 class TableRow:
     header: str  # row label as printed (e.g. "서울시 출연금")
-    values: list[str]  # cell texts as printed, aligned with Table.columns[1:]
+    values: list[str]  # cell texts as printed, aligned with Table.value_columns
     values_norm: list[str] = field(default_factory=list)  # numbers repaired/normalized for matching
     # Ruled PDF tables only: where the row label and each value cell are printed (empty when unknown).
     header_box: list[float] | None = None
     boxes: list[list[float] | None] = field(default_factory=list)  # aligned with values
 
 
+class TableShape:
+    """What a table and a table chunk share: `columns[0]` names the row-label column and the other columns
+    align with every `TableRow.values`. Callers ask for value columns and cells here instead of slicing."""
+
+    @property
+    def label_column(self) -> str:
+        return self.columns[0] if self.columns else ""
+
+    @property
+    def value_columns(self) -> list[str]:
+        return self.columns[1:]
+
+    def cells(self, row: TableRow) -> list[tuple[str, str]]:
+        """(column label, cell text) of one row, in printed order."""
+        return list(zip(self.value_columns, row.values))
+
+    def cell(self, row: str, column: str) -> str | None:
+        """The text of the cell at a row label and a column label; None when the table has no such cell."""
+        for r in self.rows:
+            if r.header == row:
+                return dict(self.cells(r)).get(column)
+        return None
+
+    def column_box(self, column: str) -> list[float] | None:
+        """Where a value column's header is printed (ruled PDF tables only)."""
+        if column not in self.value_columns:
+            return None
+        j = self.value_columns.index(column) + 1
+        return self.column_boxes[j] if j < len(self.column_boxes) else None
+
+
 @dataclass
-class Table:
+class Table(TableShape):
     table_id: str
     caption: str
     unit: str
@@ -55,7 +86,7 @@ class Table:
 
 
 @dataclass
-class Chunk:
+class Chunk(TableShape):
     id: str
     text: str  # what is shown and quoted
     file: str

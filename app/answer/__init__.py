@@ -187,11 +187,10 @@ def cell_boxes(c: Candidate) -> list[list[float]]:
     row = c.table_row
     if row is None or not row.boxes:
         return []
-    columns = c.chunk.columns[1:]
+    columns = c.chunk.value_columns
     if c.column in columns:
         j = columns.index(c.column)
-        column_box = c.chunk.column_boxes[j + 1] if j + 1 < len(c.chunk.column_boxes) else None
-        picked = [row.header_box, row.boxes[j] if j < len(row.boxes) else None, column_box]
+        picked = [row.header_box, row.boxes[j] if j < len(row.boxes) else None, c.chunk.column_box(c.column)]
     else:
         picked = [row.header_box, *(b for b, v in zip(row.boxes, row.values) if v.strip())]
     return [b for b in picked if b]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ingest.normalize import compact
 
-from .candidates import TOTAL_ROWS, Candidate, is_total, row_summary, value_columns
+from .candidates import TOTAL_ROWS, Candidate, is_total, row_summary
 from .intent import Intent
 
 FEATURES = (
@@ -209,6 +209,6 @@ def _part_coverage(c: Candidate, intent: Intent) -> float:
     """Share of the question's parts ("정원" and "현원") the candidate's row or sentence speaks to."""
     text = c.labels
     if c.table_row is not None:
-        text += " " + " ".join(value_columns(c.chunk)) + " " + row_summary(c.chunk, c.table_row)
+        text += " " + " ".join(c.chunk.value_columns) + " " + row_summary(c.chunk, c.table_row)
     c_text = compact(text).lower()
     return sum(1 for part in intent.parts if any(t in c_text for t in part)) / len(intent.parts)
