@@ -38,8 +38,8 @@ def intent_of(tokenizer, question: str, years=()) -> Intent:
     return parse_intent(question, tokenizer.morphemes, lambda t: 1.0, years)
 
 
-def table_chunk(columns, rows, unit="", caption="", section="", file="a.pdf", page=3) -> Chunk:
-    return Chunk(id=f"t{page}", text="", file=file, title="2025년 업무보고", organization="기관", date="2025",
+def table_chunk(columns, rows, unit="", caption="", section="", file="a.pdf", page=3, organization="기관") -> Chunk:
+    return Chunk(id=f"t{page}", text="", file=file, title="2025년 업무보고", organization=organization, date="2025",
                  page=page, section=section, kind="table", unit=unit, caption=caption, columns=columns,
                  rows=[TableRow(header=h, values=v) for h, v in rows])
 
@@ -260,11 +260,21 @@ def test_compose_two_columns_of_one_row(tokenizer):
 def test_compose_answers_each_report_when_two_are_named(tokenizer):
     """ "A국이랑 B국 정원 각각 몇 명": a lookup over two reports answers each from its own report."""
     intent = intent_of(tokenizer, "두 기관 정원 각각 몇 명이야?")
-    a = table_chunk(["구분", "정원"], [("계", ["274"])], file="a.pdf", page=2)
-    b = table_chunk(["구분", "정원"], [("계", ["45"])], file="b.pdf", page=4)
+    a = table_chunk(["구분", "정원"], [("계", ["274"])], file="a.pdf", page=2, organization="디지털도시국")
+    b = table_chunk(["구분", "정원"], [("계", ["45"])], file="b.pdf", page=4, organization="서울디지털재단")
     ca, cb = cells(hit(a), 0)[0], cells(hit(b), 0)[0]
     comp = compose(intent, [_prob(ca, 0.9)], True, 0.5, {"a.pdf": [_prob(ca, 0.9)], "b.pdf": [_prob(cb, 0.8)]})
     assert [(c.chunk.file, c.value) for c in comp.chosen] == [("a.pdf", "274"), ("b.pdf", "45")]
+
+
+def test_lookup_over_two_years_of_one_organization_is_not_answered_per_report(tokenizer):
+    """ "2021년 출연금" scoped to the 2020 and 2024 reports of one organization asks neither of them."""
+    intent = intent_of(tokenizer, "2021년 출연금 예산은 얼마였어?")
+    a = table_chunk(["구분", "2020 예산현액"], [("출연금", ["4,014,211"])], file="a.pdf")
+    b = table_chunk(["구분", "2024 예산현액"], [("출연금", ["8,193,261"])], file="b.pdf")
+    ca, cb = cells(hit(a), 0)[0], cells(hit(b), 0)[0]
+    comp = compose(intent, [_prob(ca, 0.9)], False, 0.5, {"a.pdf": [_prob(ca, 0.9)], "b.pdf": [_prob(cb, 0.8)]})
+    assert comp.abstained
 
 
 def test_compose_abstains_without_confidence(tokenizer):

@@ -78,6 +78,8 @@ def _across_reports(intent: Intent, per_file: dict[str, list[Candidate]], thresh
     if len(best) < 2:
         return None
     best = best[:2]
+    if intent.operation != "compare" and best[0].chunk.organization == best[1].chunk.organization:
+        return None  # one organization's reports of two years, none of them the year asked: not "각각"
     sides = [f"{_report_name(c)}: {headline(c)}" for c in best]
     text = " / ".join(sides)
     a, b = (value_of(c.value) if c.value else None for c in best)
