@@ -199,6 +199,9 @@ def _merge_ruled_headers(grid: list[list[str]], width: int, spans: list[list[int
         width_k = max(span[r][k], 1)
         return (grid[r][k], width_k) if k + width_k > j else ("", 1)
 
+    # A row naming every value column on its own ("광안대로 | 거가대로 | …" over "L=7.42 | L=8.20 | …") is the
+    # columns' names, not debris: debris covers only some columns.
+    named = [r for r in range(len(grid)) if width > 2 and all(owner(r, j)[0] and owner(r, j)[1] == 1 for j in range(1, width))]
     labels = []
     for j in range(width):
         parts: list[str] = []
@@ -206,7 +209,7 @@ def _merge_ruled_headers(grid: list[list[str]], width: int, spans: list[list[int
             label, covers = owner(r, j)
             below = any(owner(rr, j)[0] for rr in range(r + 1, len(grid)))
             # A year over one column ("2024년" over "확정(B)") is a real group header even unmerged.
-            if label and label not in parts and (covers > 1 or not below or _YEAR_CELL.match(label)):
+            if label and label not in parts and (covers > 1 or not below or _YEAR_CELL.match(label) or r in named):
                 parts.append(label)
         labels.append(" ".join(parts) or f"열{j + 1}")
     return labels

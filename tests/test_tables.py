@@ -246,3 +246,12 @@ def test_ruled_table_in_two_boxes_and_across_a_page_keeps_its_header():
     tables = structure([head, rest, Line("- 4 -", 5), first, Line("- 2 -", 2), after_break], "d").tables
     assert tables[1].columns == ["구분", "계", "4급"]
     assert tables[3].columns == tables[2].columns and tables[3].caption == tables[2].caption
+
+
+def test_a_header_row_naming_every_column_is_kept_over_a_second_header_row():
+    """ "광안대로 | 거가대로 | 부산항대교" over "L=7.42 | L=8.20 | L=3.37": one name per column is no OCR debris."""
+    from ingest.structure import merge_headers
+
+    rows = [["구분", "광안대로", "거가대로", "부산항대교"], ["규모 (km,m)", "L=7.42", "L=8.20", "L=3.37"]]
+    labels = merge_headers(rows, 4, [[1, 1, 1, 1], [1, 1, 1, 1]])
+    assert labels[1:] == ["광안대로 L=7.42", "거가대로 L=8.20", "부산항대교 L=3.37"]

@@ -65,7 +65,8 @@ def _other_parts(intent: Intent, ranked: list[Candidate], chosen: list[Candidate
         head = _head(part, intent)
         if head in shown:
             continue
-        match = next((c for c in ranked if c.probability >= threshold and c not in chosen + extra
+        taken = {id(c) for c in chosen + extra}  # identity: dataclass equality would compare whole chunks
+        match = next((c for c in ranked if c.probability >= threshold and id(c) not in taken
                       and head in compact(c.labels).lower()), None)
         if match is not None and len(chosen) + len(extra) < MAX_PARTS:
             extra.append(match)
