@@ -122,6 +122,7 @@ def test_which_rows_decreased_is_a_filter(tokenizer):
     intent = intent_of(tokenizer, "부서 중에 올해 예산이 작년보다 줄어든 곳은 어디야?")
     assert (intent.operation, intent.direction, intent.answer_type) == ("filter", "down", "list")
     assert intent_of(tokenizer, "작년보다 얼마나 줄었어?").operation == "compare"  # a figure is asked
+    assert intent_of(tokenizer, "2023년보다 줄어든 항목 뭐뭐야?").operation == "filter"
 
 
 # ------------------------------------------------------------------ generators
@@ -159,6 +160,14 @@ def test_extremes_skip_subtotals_and_excluded_rows(tokenizer):
     assert [(c.row, c.value) for c in top] == [("스마트라이프워크", "476,367")]
     low = intent_of(tokenizer, "예산 제일 작은 건 뭐야? (반환금·예비비 빼고)")
     assert [c.row for c in generate(low, [hit(table)], {}, {}) if c.kind == "extreme"] == ["메타버스 서울"]
+
+
+def test_sideways_extremes_skip_a_total_column_named_by_its_path():
+    table = table_chunk(["구분", "재원별 사업비 국비", "재원별 사업비 시비", "재원별 사업비 합계"],
+                        [("산사태 예방", ["2,695", "867", "4,258"])])
+    assert [c.column for c in row_extremes(hit(table), 0, "max")] == []  # two value columns left: too few
+    wide = table_chunk(["구분", "국비", "시비", "구비", "일반회계 합계"], [("산불방지", ["1,466", "1,510", "2,740", "5,716"])])
+    assert [c.column for c in row_extremes(hit(wide), 0, "max")] == ["구비"]
 
 
 def test_filter_lists_rows_whose_change_has_the_asked_sign():

@@ -258,7 +258,8 @@ def filtered(hit: Hit, rank: int, table: list[TableRow], direction: str) -> list
     return out
 
 
-_TOTAL_COLUMN = re.compile(r"^(?:계|합계|총계|소계|전체)$")
+# "합계", or the last label of a header path ("재원별 사업비(백만원) 합계"); "일반회계" is no total
+_TOTAL_COLUMN = re.compile(r"(?:^|\s)(?:계|합계|총계|소계|전체)$")
 
 
 def column_lists(hit: Hit, rank: int) -> list[Candidate]:
