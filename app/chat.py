@@ -91,8 +91,8 @@ def streamlit_command(port: int, headless: bool, address: str | None = None) -> 
 def launch(settings: Settings, port: int, headless: bool, address: str | None = None) -> int:
     """Run the chat as a Streamlit server in a child process; returns its exit code.
 
-    Listens on loopback unless `address` (or DOCQA_CHAT_ADDRESS, e.g. 0.0.0.0) says otherwise: the chat
-    has no login and accepts uploads, so exposing it to the network is an explicit choice.
+    Listens on loopback unless `address` (or DOCQA_CHAT_ADDRESS, e.g. 0.0.0.0) says otherwise: without
+    DOCQA_API_TOKEN the chat has no login and accepts uploads, so exposing it to the network is an explicit choice.
     """
     address = address or os.environ.get("DOCQA_CHAT_ADDRESS") or "127.0.0.1"
     env = {**os.environ, **settings_env(settings)}
