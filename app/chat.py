@@ -32,7 +32,8 @@ CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # as POST /ask accepts
 UPLOAD_TYPES = ["pdf", "hwp", "hwpx", "txt"]
 
 # Streamlit 1.67 has no locale option for its own widget words: the uploader's "Upload" button, its
-# "50MB per file • PDF, ..." line and its drag overlay are replaced with Korean through CSS.
+# "50MB per file • PDF, ..." line, its drag overlay and the keyboard "Skip to main content" link are
+# replaced with Korean through CSS.
 KOREAN_CSS = """<style>
 [data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
 [data-testid="stFileUploaderDropzone"] button { font-size: 0; }
@@ -40,6 +41,8 @@ KOREAN_CSS = """<style>
 [data-testid="stFileUploaderDropzone"] button::after { content: "파일 선택"; font-size: 0.875rem; }
 [data-testid="stFileUploaderDropzone"] .euud7oh2 { font-size: 0; }
 [data-testid="stFileUploaderDropzone"] .euud7oh2::after { content: "여기에 파일을 놓으세요"; font-size: 1rem; }
+[data-testid="stSkipToContent"] { font-size: 0; }
+[data-testid="stSkipToContent"]::after { content: "본문으로 건너뛰기"; font-size: 1rem; }
 </style>"""
 
 # Settings field -> environment variable read by app.config.Settings (keep in step with config.py).

@@ -191,6 +191,11 @@ def test_follow_up_thumbs_down_and_reload_in_browser(chat_copy, tmp_path):
         upload = driver.find_element(By.CSS_SELECTOR, '[data-testid="stFileUploaderDropzone"] button')
         shown = driver.execute_script("return getComputedStyle(arguments[0], '::after').content", upload)
         assert shown == '"파일 선택"'
+        # The keyboard skip link keeps its English text node at font size 0 (it must stay focusable), so
+        # WebDriver's text still lists it; what is drawn is the Korean ::after.
+        skip = driver.find_element(By.CSS_SELECTOR, '[data-testid="stSkipToContent"]')
+        assert driver.execute_script("return getComputedStyle(arguments[0], '::after').content", skip) == '"본문으로 건너뛰기"'
+        assert driver.execute_script("return getComputedStyle(arguments[0]).fontSize", skip) == "0px"
 
         # 👎 on the follow-up's answer, with a comment.
         thumbs = messages(driver)[-1].find_elements(By.CSS_SELECTOR, '[data-testid="stFeedback"] button')
