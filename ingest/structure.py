@@ -272,7 +272,7 @@ def row_label(cells: list[str]) -> str:
     return clean_label(" ".join(parts))
 
 
-def label_columns(body: list[list[str]], width: int) -> int:
+def label_columns(body: list[list[str]], width: int, columns: list[str] | None = None) -> int:
     """How many leading columns hold the row label: those before the first column of figures.
 
     OCR'd tables spread one letter-spaced label over several cells ("세 | 외 | 수 | 입"); they all
@@ -281,8 +281,21 @@ def label_columns(body: list[list[str]], width: int) -> int:
     for j in range(1, width):
         filled = [r[j] for r in body if j < len(r) and r[j].strip()]
         if filled and sum(_is_figure(c) for c in filled) * 2 >= len(filled):
-            return j
+            # columns headed by a period ("2019 상") that hold words ("시범 | 100종") are a schedule's values,
+            # not a label spread over cells (whose pieces are a letter or two: "세 | 외 | 수 | 입")
+            dated = columns and any(_DATED_HEADER.search(columns[k]) for k in range(1, min(j, len(columns))))
+            pieces = all(_fragment_column(body, k) for k in range(1, j))
+            return 1 if dated and not pieces else j
     return 1
+
+
+_DATED_HEADER = re.compile(r"20\d{2}|[’'‘]\d{2}")
+
+
+def _fragment_column(body: list[list[str]], j: int) -> bool:
+    """Mostly one- or two-letter cells: the pieces of a label OCR spread over several cells."""
+    filled = [r[j].replace(" ", "").replace("\n", "") for r in body if j < len(r) and r[j].strip()]
+    return not filled or sum(len(c) <= 2 for c in filled) * 2 >= len(filled)
 
 
 def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, doc_key: str, ordinal: int,
@@ -304,7 +317,7 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
     fitted_rows = [_fit_row(cells, width) for cells in rows[n_head:]]
     fitted_boxes = [_fitted_boxes(cells, fitted, cell_boxes[n_head + i] if cell_boxes else None)
                     for i, (cells, fitted) in enumerate(zip(rows[n_head:], fitted_rows))]
-    n_label = label_columns(fitted_rows, width)
+    n_label = label_columns(fitted_rows, width, columns)
     stacked = [part for cells, boxes in zip(fitted_rows, fitted_boxes) for part in _split_stacked_row(cells, n_label, boxes)]
     body: list[TableRow] = []
     for fitted, boxes in stacked:
