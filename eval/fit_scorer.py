@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.answer import Prepared, judge, prepare, rank
+from app.answer import Prepared, decide, judge, prepare, rank
 from app.answer.features import FEATURES
 from app.answer.render import headline, render
 from app.answer.scorer import (
@@ -165,7 +165,23 @@ def fit(train: list[Example], dev: list[Example]) -> Scorer:
     scorer = replace(stage1, confidence_weights=cweights, confidence_bias=cbias)
     dev_results = outcomes(dev, scorer)
     threshold, _ = best_of(GRID, lambda t: accuracy_at(dev_results, t))
-    return replace(scorer, threshold=threshold)
+    scorer = replace(scorer, threshold=threshold)
+    # abstain on questions whose unknown-word share reaches the limit with the best dev accuracy (ties: middle)
+    limit, _ = best_of(UNKNOWN_GRID, lambda u: accuracy(dev, replace(scorer, unknown_limit=u)))
+    return replace(scorer, unknown_limit=limit)
+
+
+UNKNOWN_GRID = [round(float(u), 2) for u in np.linspace(0.3, 1.0, 15)]
+
+
+def accuracy(examples: list[Example], scorer: Scorer) -> float:
+    """Share of questions the engine gets right with this scorer, abstentions included (as answering does)."""
+    return sum(ex.correct(*_decided(ex, scorer)) for ex in examples) / len(examples) if examples else 0.0
+
+
+def _decided(ex: Example, scorer: Scorer) -> tuple[str, bool]:
+    comp = decide(ex.prep, scorer)
+    return comp.text, comp.abstained
 
 
 def fit_candidates(examples: list[Example]) -> Scorer:
@@ -209,13 +225,13 @@ def main(argv: list[str] | None = None) -> int:
     train = collect(suites, {"train"}, args.cache)
     dev = collect(suites, {"dev"}, args.cache)
     scorer = fit(train, dev)
-    train_acc = accuracy_at(outcomes(train, scorer), scorer.threshold)
-    dev_acc = accuracy_at(outcomes(dev, scorer), scorer.threshold)
+    train_acc = accuracy(train, scorer)
+    dev_acc = accuracy(dev, scorer)
     info = {"train_questions": len(train), "dev_questions": len(dev), "train_accuracy": round(train_acc, 4),
             "dev_accuracy": round(dev_acc, 4), "suites": [s.name for s in suites]}
     replace(scorer, info=info).save(args.out)
     print(f"train {train_acc:.3f} ({len(train)}), dev {dev_acc:.3f} ({len(dev)}), "
-          f"threshold {scorer.threshold}, part threshold {scorer.part_threshold}")
+          f"threshold {scorer.threshold}, part threshold {scorer.part_threshold}, unknown limit {scorer.unknown_limit}")
     for table in (scorer.weights, scorer.confidence_weights):
         for name in sorted(table, key=lambda n: -abs(table[n])):
             print(f"  {name:<16} {table[name]:+.3f}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -21,6 +20,8 @@ from app.chat import (
 )
 from app.models import ABSTAIN_TEXT, Citation
 
+from .helpers import free_port, headless_chrome, selenium
+
 REPO = Path(__file__).resolve().parent.parent
 CHAT = REPO / "app" / "chat.py"
 ARTIFACTS = REPO / "artifacts"
@@ -28,8 +29,6 @@ FOUNDATION = "2025_서울시재단_주요업무보고.pdf"
 BUDGET_Q = "서울시재단 2025년 서울시 출연금 예산현액은?"
 STAFF_Q = "2025년 서울시재단 인력은 몇 명이야?"
 OFF_TOPIC_Q = "화성 탐사선 발사 예산은 얼마야?"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 CITATION = re.compile(r" · p\.\d+")
 
 
@@ -179,12 +178,6 @@ def test_document_management_lists_reindexes_and_removes(engine, tmp_path, monke
 
 
 # ------------------------------------------------------------------ end to end in a real browser
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -201,18 +194,10 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
 
 def test_chat_in_browser(engine, tmp_path):
     """Type a question into the real page in headless Chromium, wait for answer and citation, screenshot it."""
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip("chromium/chromedriver not installed: apt-get install -y chromium chromium-driver")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.common.keys import Keys
-        from selenium.webdriver.support.ui import WebDriverWait
-    except ImportError:
-        pytest.skip("selenium not installed: pip install selenium")
+    se = selenium()
+    By, Keys, WebDriverWait = se.By, se.Keys, se.WebDriverWait
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, **settings_env(engine.settings)}
     log = (tmp_path / "streamlit.log").open("w")
@@ -221,13 +206,7 @@ def test_chat_in_browser(engine, tmp_path):
     driver = None
     try:
         _wait_healthy(url, proc, timeout=60)
-        options = webdriver.ChromeOptions()
-        options.binary_location = str(CHROMIUM)
-        for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run",
-                    f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1280,2300", "--lang=ko-KR"):
-            options.add_argument(arg)
-        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+        driver = headless_chrome(se, tmp_path / "chromium", 2300)
         driver.get(url)
         box = WebDriverWait(driver, 120).until(
             lambda d: d.find_element(By.CSS_SELECTOR, 'textarea[data-testid="stChatInputTextArea"]'))

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from app.chat import CONVERSATION_PARAM, settings_env, streamlit_command
-from tests.test_chat import CHROMEDRIVER, CHROMIUM, _free_port, _wait_healthy
+from tests.helpers import free_port, headless_chrome, selenium
+from tests.test_chat import _wait_healthy
 
 REPO = Path(__file__).resolve().parent.parent
 CHAT = REPO / "app" / "chat.py"
@@ -132,20 +133,12 @@ def test_conversation_comes_back_from_the_url(chat_copy, monkeypatch):
 # ------------------------------------------------------------------ end to end in a real browser
 @pytest.mark.slow  # starts its own Streamlit server, which loads the model (about 40 s in all)
 def test_follow_up_thumbs_down_and_reload_in_browser(chat_copy, tmp_path):
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.skip("chromium/chromedriver not installed: apt-get install -y chromium chromium-driver")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-        from selenium.webdriver.common.by import By
-        from selenium.webdriver.common.keys import Keys
-        from selenium.webdriver.support.ui import WebDriverWait
-    except ImportError:
-        pytest.skip("selenium not installed: pip install selenium")
+    se = selenium()
+    By, Keys, WebDriverWait = se.By, se.Keys, se.WebDriverWait
     from app.feedback import FeedbackStore
     from app.state import state_path
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k not in ("DOCQA_API_TOKEN", "DOCQA_TOKENS_FILE")}
     env.update(settings_env(chat_copy))
@@ -166,13 +159,7 @@ def test_follow_up_thumbs_down_and_reload_in_browser(chat_copy, tmp_path):
 
     try:
         _wait_healthy(url, proc, timeout=60)
-        options = webdriver.ChromeOptions()
-        options.binary_location = str(CHROMIUM)
-        for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run",
-                    f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1280,2000", "--lang=ko-KR"):
-            options.add_argument(arg)
-        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+        driver = headless_chrome(se, tmp_path / "chromium", 2000)
         driver.get(url)
         ask(BUDGET_Q, 2, FIGURE_2025)
         ask(FOLLOW_Q, 4, FIGURE_2024)

@@ -1,10 +1,8 @@
 """`docqa ask` as staff meet it: one-line errors, an empty question refused at once, quiet loading, a server."""
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -12,6 +10,8 @@ import pytest
 
 from app import cli
 from app.api import create_app
+
+from .helpers import free_port, serving
 
 REPO = Path(__file__).resolve().parent.parent
 BUDGET_Q = "서울시재단 2025년 서울시 출연금 예산현액은?"
@@ -60,29 +60,11 @@ def test_model_loads_without_progress_bars(engine, capfd):
     assert "Loading weights" not in out.err and not out.err.strip() and not out.out.strip()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture()
 def server(engine):
     """A real uvicorn over the session engine (read only), token "t0ken"."""
-    import uvicorn
-
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(engine, api_token="t0ken"), host="127.0.0.1", port=port,
-                                        log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(engine, api_token="t0ken")) as url:
+        yield url
 
 
 def test_ask_uses_a_running_server(server, monkeypatch, capsys):
@@ -104,6 +86,6 @@ def test_ask_uses_a_running_server(server, monkeypatch, capsys):
 
 def test_unreachable_server_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "_engine", no_engine)
-    assert cli.main(["ask", BUDGET_Q, "--server", f"http://127.0.0.1:{_free_port()}"]) == 2
+    assert cli.main(["ask", BUDGET_Q, "--server", f"http://127.0.0.1:{free_port()}"]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("오류: 서버에 연결할 수 없습니다")

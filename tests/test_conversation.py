@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +15,8 @@ from app.engine import Engine
 from app.state import ConversationStore
 from eval.followups import load_conversations, resolution_ok
 from index.scope import infer_files
+
+from .helpers import serving
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
@@ -179,28 +178,10 @@ def test_feedback_is_stored_and_exported_as_gold(client, conv_engine, tmp_path, 
 
 
 # ------------------------------------------------------------------ OpenAI-compatible, real server
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(conv_engine):
-    import uvicorn
-
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(conv_engine, api_token=TOKEN), host="127.0.0.1", port=port,
-                                        log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(conv_engine, api_token=TOKEN)) as url:
+        yield url
 
 
 TWO_TURNS = [

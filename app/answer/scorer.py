@@ -17,7 +17,9 @@ from pathlib import Path
 from .features import FEATURES
 
 WEIGHTS_PATH = Path(__file__).with_name("weights.json")
-CONFIDENCE_FEATURES = ("top_logit", "margin", "top_all_cov", "top_own_cov", "unknown_terms", "year_missing",
+# Words no report holds do not enter the confidence: fitted, they raised it (spelling variants of answerable
+# questions); a question naming what the reports never mention is stopped by `unknown_limit` instead.
+CONFIDENCE_FEATURES = ("top_logit", "margin", "top_all_cov", "top_own_cov", "year_missing",
                        "type_clash", "no_terms", "missing_rare")
 EPS = 1e-6
 
@@ -40,7 +42,6 @@ def confidence_features(probabilities: list[float], top: dict[str, float]) -> di
         "margin": p1 - p2,
         "top_all_cov": top.get("all_cov", 0),
         "top_own_cov": top.get("own_cov", 0),
-        "unknown_terms": top.get("unknown_terms", 0),
         "year_missing": top.get("year_missing", 0),
         "type_clash": top.get("type_clash", 0),
         "no_terms": top.get("no_terms", 0),
@@ -56,6 +57,9 @@ class Scorer:
     confidence_bias: float
     threshold: float  # answer only when the calibrated confidence reaches this (chosen on dev)
     part_threshold: float  # a candidate joins a multi-part answer from this probability on (chosen on dev)
+    # abstain when this rarity-weighted share of the question's words is in no report (chosen on dev):
+    # "화성 탐사선 발사 예산" names things the reports never mention
+    unknown_limit: float = 1.0
     info: dict = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -65,7 +69,7 @@ class Scorer:
         if unknown:
             raise ValueError(f"weights.json names unknown features {sorted(unknown)}; refit: python -m eval.fit_scorer")
         return cls(data["weights"], data["bias"], data["confidence_weights"], data["confidence_bias"],
-                   data["threshold"], data["part_threshold"], data.get("info", {}))
+                   data["threshold"], data["part_threshold"], data.get("unknown_limit", 1.0), data.get("info", {}))
 
     def probability(self, features: dict[str, float]) -> float:
         return sigmoid(self.bias + sum(self.weights.get(n, 0) * v for n, v in features.items()))
@@ -81,6 +85,7 @@ class Scorer:
             "confidence_weights": {n: self.confidence_weights.get(n, 0) for n in CONFIDENCE_FEATURES},
             "threshold": self.threshold,
             "part_threshold": self.part_threshold,
+            "unknown_limit": self.unknown_limit,
             "info": self.info,
         }
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -1,0 +1,68 @@
+"""What the tests that run a real server or a real browser share: a free port, uvicorn in a thread,
+and headless Chromium (skipped cleanly where Chromium or selenium is missing)."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """A real uvicorn over `app` in a thread; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+def selenium() -> SimpleNamespace:
+    """selenium's pieces, or a skip when the browser or the package is missing."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip("chromium/chromedriver not installed: apt-get install -y chromium chromium-driver")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
+        from selenium.webdriver.support.ui import WebDriverWait
+    except ImportError:
+        pytest.skip("selenium not installed: pip install selenium")
+    return SimpleNamespace(webdriver=webdriver, By=By, Keys=Keys, WebDriverWait=WebDriverWait, Service=Service)
+
+
+def headless_chrome(se: SimpleNamespace, profile: Path, height: int):
+    """Chromium with the flags this machine's closed network needs (no background connections)."""
+    options = se.webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+                f"--user-data-dir={profile}", f"--window-size=1280,{height}", "--lang=ko-KR"):
+        options.add_argument(arg)
+    return se.webdriver.Chrome(service=se.Service(str(CHROMEDRIVER)), options=options)
