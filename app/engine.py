@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import sys
 import threading
 import time
 from pathlib import Path
@@ -45,6 +46,7 @@ class Engine:
 
         self.model_id = f"{model_fingerprint(self.model_dir)}+p{PASSAGE_FORMAT}"
         self._encoder = None
+        self._query_encoder = None
         self._index = None
         self._scorer = None
         self._view = None
@@ -62,6 +64,44 @@ class Engine:
                 encoder.embed_queries(["준비"])  # the first forward pass is slow; pay it at load, not per question
                 self._encoder = encoder
             return self._encoder
+
+    @property
+    def query_encoder(self):
+        """Questions are embedded through ONNX Runtime when the export exists, so serving never imports torch."""
+        with self._load_lock:
+            if self._query_encoder is None:
+                self._query_encoder = self._onnx_encoder()
+        return self._query_encoder or self.encoder
+
+    def _onnx_encoder(self):
+        from index.onnx_encoder import load_query_encoder
+
+        encoder = load_query_encoder(self.model_dir, self.onnx_dir, self.settings.threads)
+        if encoder is None:
+            print("참고: ONNX 질의 인코더가 없어 torch 인코더를 씁니다; 'docqa index' 가 만들어 둡니다 "
+                  "(no ONNX query encoder; using sentence-transformers)", file=sys.stderr)
+            return False  # asked once: the torch encoder serves from now on
+        encoder.embed_queries(["준비"])
+        return encoder
+
+    @property
+    def onnx_dir(self) -> Path:
+        from index.onnx_encoder import export_dir
+
+        return export_dir(self.settings.model_cache, model_fingerprint(self.model_dir))
+
+    def ensure_onnx(self) -> None:
+        """Export the query encoder once per model (index time; needs torch, which building has loaded)."""
+        from index.onnx_encoder import export, is_exported
+
+        if is_exported(self.onnx_dir):
+            return
+        try:
+            export(self.model_dir, self.onnx_dir, self.settings.threads)
+        except ImportError as e:  # onnx missing: queries keep the torch encoder
+            print(f"참고: ONNX 내보내기를 건너뜁니다 (ONNX export skipped: {e})", file=sys.stderr)
+            return
+        self._query_encoder = None
 
     @property
     def index(self):
@@ -84,6 +124,7 @@ class Engine:
                 progress=progress, extra_files=extra_files, previous=self._index,
             )
             self._index = index  # readers holding the old object finish on it; new requests see the new one
+        self.ensure_onnx()
         return report
 
     def add_document(self, path: Path, progress: bool = False):
@@ -98,7 +139,7 @@ class Engine:
         from index.retriever import HybridRetriever, SearchFilters
 
         f = SearchFilters(**(filters.model_dump() if filters else {}))
-        return HybridRetriever(self.index, self.encoder, k=k, filters=f)
+        return HybridRetriever(self.index, self.query_encoder, k=k, filters=f)
 
     def scope(self, question: str, filters: Filters | None = None) -> Filters:
         """Explicit filters, else the report(s) the question names by organization and year."""
@@ -130,7 +171,7 @@ class Engine:
     def retrieval(self):
         from index.retrieval import Retrieval
 
-        return Retrieval(self.index, self.encoder)
+        return Retrieval(self.index, self.query_encoder)
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[SearchHit]:
         index = self.index
@@ -146,7 +187,7 @@ class Engine:
         """The generated answer when an LLM endpoint is set and its answer checks out, else the extractive one."""
         from .answer import abstention, answer_from, prepare
 
-        _ = (self.index, self.encoder, self.scorer)  # loading once is not part of a question's latency
+        _ = (self.index, self.query_encoder, self.scorer)  # loading once is not part of a question's latency
         start = time.perf_counter()
         question = question.strip()
         if question:
