@@ -82,12 +82,12 @@ def _exact(vectors: np.ndarray, q: np.ndarray, rows: np.ndarray | None, k: int) 
     return [(int(r), float(scores[t])) for r, t in zip(ids, top)]
 
 
-def top_k(scores: np.ndarray, k: int, floor: float | None = None) -> np.ndarray:
-    """Positions of the k highest scores (above `floor`), ties by position, as a stable full sort gives,
-    in O(n): at 10^5 rows a full argsort per query is most of a lexical search."""
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k highest scores, ties by position as a stable full sort gives them, in O(n):
+    at 10^5 rows a full argsort per search cost more than the search."""
     k = min(k, len(scores))
     if not k:
         return np.zeros(0, dtype=np.int64)
     kth = np.partition(scores, len(scores) - k)[len(scores) - k]
-    candidates = np.flatnonzero(scores > floor) if floor is not None and kth <= floor else np.flatnonzero(scores >= kth)
+    candidates = np.flatnonzero(scores >= kth)
     return candidates[np.argsort(-scores[candidates], kind="stable")][:k]

@@ -25,7 +25,8 @@ class SearchFilters:
     def mask(self, chunks: list[Chunk]) -> np.ndarray | None:
         if not (self.files or self.organizations or self.years or self.kinds):
             return None
-        return np.array([self.accepts(c) for c in chunks], dtype=bool)
+        codes, representatives = _report_groups(chunks)
+        return np.array([self.accepts(c) for c in representatives], dtype=bool)[codes]
 
     def accepts(self, c: Chunk) -> bool:
         if self.files and c.file not in self.files:
@@ -35,6 +36,34 @@ class SearchFilters:
         if self.years and not any(str(y) in c.date[:4] or str(y) in c.title for y in self.years):
             return False
         return not self.kinds or c.kind in self.kinds
+
+
+_GROUPS: dict[int, tuple[list[Chunk], np.ndarray, list[Chunk]]] = {}
+
+
+def _report_groups(chunks: list[Chunk]) -> tuple[np.ndarray, list[Chunk]]:
+    """Each chunk's group of chunks sharing every field a filter reads, and one chunk per group.
+
+    A filter is decided once per group (about one per report) instead of once per chunk: at 10^5 chunks
+    the per-chunk loop took ~70 ms and runs several times per question.
+    """
+    cached = _GROUPS.get(id(chunks))
+    if cached is not None and cached[0] is chunks and len(cached[1]) == len(chunks):
+        return cached[1], cached[2]
+    keys: dict[tuple, int] = {}
+    representatives: list[Chunk] = []
+    codes = np.empty(len(chunks), dtype=np.int32)
+    for i, c in enumerate(chunks):
+        key = (c.file, c.organization, c.date, c.title, c.kind)
+        code = keys.get(key)
+        if code is None:
+            code = keys[key] = len(representatives)
+            representatives.append(c)
+        codes[i] = code
+    if len(_GROUPS) >= 4:  # a few loaded indexes at most (a reload keeps the old one until readers finish)
+        _GROUPS.pop(next(iter(_GROUPS)))
+    _GROUPS[id(chunks)] = (chunks, codes, representatives)
+    return codes, representatives
 
 
 @dataclass

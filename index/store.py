@@ -125,7 +125,8 @@ class DocIndex:
 
     def lexical_scores(self, query: str, allowed: np.ndarray | None, k: int) -> list[tuple[int, float]]:
         scores = self.bm25.scores(self.tokenizer(query), allowed)
-        return [(int(i), float(scores[i])) for i in top_k(scores, k, floor=0.0)]
+        matched = np.flatnonzero(scores > 0)  # usually a small share of the rows: rank only those
+        return [(int(matched[i]), float(scores[matched[i]])) for i in top_k(scores[matched], k)]
 
     def document(self, file: str) -> IndexedDocument | None:
         return next((d for d in self.docs if d.file == file), None)

@@ -7,13 +7,15 @@ reports under new names, each text chunk recombined with another report's text c
 morphemes alike, so nothing is re-analysed), with vectors generated as perturbed real vectors
 (embedding 10^5 passages would take hours here). Then a separate process loads it as a server would and
 answers the gold questions through the full path (scope, dense + lexical + fusion, answer), printing
-one JSON line {"chunks", "build_s", "load_s", "query_p50_ms", "query_p95_ms", "rss_mb", "dense"}.
+one JSON line {"chunks", "build_s", "load_s", "query_p50_ms", "query_p95_ms", "retrieve_p50_ms",
+"retrieve_p95_ms", "rss_mb", "dense"} (retrieve_*: scoped hybrid search alone, the part that grows with N).
 With --recall, the approximate index's recall@10 against exact search is added for the same questions.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import resource
 import shutil
 import subprocess
@@ -29,10 +31,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 GOLD = REPO / "eval" / "gold.jsonl"
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 NOISE = 0.35  # perturbation of the copied vectors: neighbours stay meaningful, no two rows are equal
 
 
-def synthesize(source, n: int, seed: int = 0):
+def synthesize(source, n: int, archive: str = "organizations", seed: int = 0):
     """N chunks, their vectors, tokens and documents, grown from `source` (a loaded DocIndex)."""
     from index.store import IndexedDocument
 
@@ -52,11 +55,12 @@ def synthesize(source, n: int, seed: int = 0):
                 c = replace(c, text=c.text + "\n" + other.text, search_text=(c.search_text or c.text) + "\n"
                             + (other.search_text or other.text))
                 t = t + source.tokens[k]
-            chunks.append(replace(c, id=f"{prefix}{c.id}", file=prefix + c.file))
+            chunks.append(_copy(replace(c, id=f"{prefix}{c.id}", file=prefix + c.file), copy, archive))
             tokens.append(t)
             origin.append(i)
-        docs.extend(IndexedDocument(**{**d.__dict__, "file": prefix + d.file}) for d in source.docs
-                    if any(ch.file == prefix + d.file for ch in chunks[-m:]))
+        files = {ch.file for ch in chunks[-m:]}
+        docs.extend(_copy(IndexedDocument(**{**d.__dict__, "file": prefix + d.file}), copy, archive)
+                    for d in source.docs if prefix + d.file in files)
         copy += 1
     base = np.asarray(source.vectors)[origin]
     noise = rng.standard_normal(base.shape).astype(np.float32) * (NOISE / np.sqrt(base.shape[1]))
@@ -66,12 +70,24 @@ def synthesize(source, n: int, seed: int = 0):
     return chunks, vectors.astype(np.float32), tokens, docs
 
 
-def build(source_dir: Path, n: int, out: Path, hnsw_from: int | None) -> float:
+def _copy(item, copy: int, archive: str):
+    """Copy g of a chunk or document: another organization's report ("organizations": a city's archive of
+    many bodies), or the same organization's report g years earlier ("years": one body's long history)."""
+    if not copy:
+        return item
+    if archive == "years":
+        back = lambda text: _YEAR.sub(lambda m: str(int(m.group()) - copy), text)
+        return replace(item, file=back(item.file), date=back(item.date), title=back(item.title))
+    renamed = replace(item, organization=f"가상{copy}{item.organization}")
+    return replace(renamed, aliases=tuple(f"가상{copy}{a}" for a in item.aliases)) if hasattr(item, "aliases") else renamed
+
+
+def build(source_dir: Path, n: int, out: Path, hnsw_from: int | None, archive: str) -> float:
     from index import dense
     from index.store import DocIndex
 
     source = DocIndex.load(source_dir)
-    chunks, vectors, tokens, docs = synthesize(source, n)
+    chunks, vectors, tokens, docs = synthesize(source, n, archive)
     if hnsw_from is not None:
         dense.HNSW_FROM = hnsw_from
     start = time.perf_counter()
@@ -97,10 +113,17 @@ def serve(index_dir: Path, questions: int, recall: bool) -> dict:
         t = time.perf_counter()
         engine.ask(q)
         times.append((time.perf_counter() - t) * 1000)
+    retrieve = []
+    for q in gold:
+        t = time.perf_counter()
+        engine.search(q, k=10)
+        retrieve.append((time.perf_counter() - t) * 1000)
     result = {
         "load_s": round(load_s, 2),
         "query_p50_ms": round(float(np.percentile(times, 50)), 1),
         "query_p95_ms": round(float(np.percentile(times, 95)), 1),
+        "retrieve_p50_ms": round(float(np.percentile(retrieve, 50)), 1),
+        "retrieve_p95_ms": round(float(np.percentile(retrieve, 95)), 1),
         "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "dense": "hnsw" if engine.index.dense.graph is not None else "exact",
     }
@@ -129,6 +152,8 @@ def main() -> None:
     p.add_argument("--questions", type=int, default=60, help="gold questions timed")
     p.add_argument("--hnsw-from", type=int, default=None, help="override the exact/HNSW switch (rows)")
     p.add_argument("--recall", action="store_true", help="report HNSW recall@10 against exact search")
+    p.add_argument("--archive", choices=("organizations", "years"), default="organizations",
+                   help="copies as other organizations' reports, or as one organization's earlier years")
     p.add_argument("--keep", type=Path, default=None, help="write the index here instead of a temp dir")
     p.add_argument("--json", action="store_true", help="print one JSON line")
     p.add_argument("--serve", type=Path, default=None, help=argparse.SUPPRESS)
@@ -139,11 +164,11 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="docqa-bench-"))
     out = args.keep or tmp / "index"
     try:
-        build_s = build(args.source, args.chunks, out, args.hnsw_from)
+        build_s = build(args.source, args.chunks, out, args.hnsw_from, args.archive)
         cmd = [sys.executable, __file__, "--chunks", str(args.chunks), "--serve", str(out),
                "--questions", str(args.questions)] + (["--recall"] if args.recall else [])
         served = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO)
-        result = {"chunks": args.chunks, "build_s": round(build_s, 2)} | json.loads(served.stdout.splitlines()[-1])
+        result = {"chunks": args.chunks, "archive": args.archive, "build_s": round(build_s, 2)} | json.loads(served.stdout.splitlines()[-1])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
