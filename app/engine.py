@@ -110,8 +110,20 @@ class Engine:
 
             with self._load_lock:
                 if self._index is None:
-                    self._index = DocIndex.load(self.settings.index_dir)
+                    self._index = self._with_backend(DocIndex.load(self.settings.index_dir))
         return self._index
+
+    def _with_backend(self, index):
+        """DOCQA_BACKEND=milvus: searches go to Milvus, kept in step with the index folder."""
+        if self.settings.backend != "milvus":
+            return index
+        from index.milvus_backend import MilvusBackend
+
+        if getattr(self, "_milvus", None) is None:
+            self._milvus = MilvusBackend.for_index(self.settings.index_dir, self.settings.milvus_uri)
+        self._milvus.sync(index, self.settings.index_dir)
+        index.backend = self._milvus
+        return index
 
     # ------------------------------------------------------------ operations
     def build(self, progress: bool = False, extra_files: list[Path] | None = None):
@@ -119,11 +131,14 @@ class Engine:
         from index.store import build_or_update
 
         with self._write_lock:
+            if getattr(self, "_milvus", None) is not None:  # Milvus Lite's file moves with the index folder
+                self._milvus.close()
+                self._milvus = None
             index, report = build_or_update(
                 self.settings.corpus_dir, self.settings.index_dir, lambda: self.encoder, self.model_id,
                 progress=progress, extra_files=extra_files, previous=self._index,
             )
-            self._index = index  # readers holding the old object finish on it; new requests see the new one
+            self._index = self._with_backend(index)  # readers holding the old object finish on it
         self.ensure_onnx()
         return report
 

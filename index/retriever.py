@@ -143,6 +143,9 @@ class HybridRetriever(_IndexRetriever):
     def hits(self, query: str, k: int) -> list[Hit]:
         w = self.weights
         mask = self.filters.mask(self.index.chunks)
+        backend = getattr(self.index, "backend", None)  # set by the engine when DOCQA_BACKEND=milvus
+        if backend is not None:
+            return self._backend_hits(backend, query, mask, k)
         fused: dict[int, float] = {}
         lexical: dict[int, int] = {}
         dense: dict[int, tuple[int, float]] = {}
@@ -162,6 +165,22 @@ class HybridRetriever(_IndexRetriever):
         top = sorted(fused.items(), key=lambda item: -item[1])[:k]
         return [Hit(self.index.chunks[row], row, score, lexical.get(row), *dense.get(row, (None, 0.0)))
                 for row, score in top]
+
+
+    def _backend_hits(self, backend, query: str, mask: np.ndarray | None, k: int) -> list[Hit]:
+        """One hybrid request fused by the backend's RRF; the table boost is added here, as for FAISS."""
+        w = self.weights
+        files = None
+        if mask is not None:
+            codes, representatives = _report_groups(self.index.chunks)
+            files = sorted({representatives[g].file for g in np.unique(codes[mask])})
+        vector = self.encoder.embed_queries([query])[0] if self.encoder is not None and w.dense > 0 else None
+        found = backend.hybrid(self.index.tokenizer(query), vector, files, w.depth, w.rrf_k, w.depth)
+        q = compact(query)
+        scored = [(row, score + (w.table_boost if w.table_boost and table_match(self.index.chunks[row], q) else 0.0),
+                   cosine) for row, score, cosine in found]
+        scored.sort(key=lambda item: -item[1])
+        return [Hit(self.index.chunks[row], row, score, None, None, cosine) for row, score, cosine in scored[:k]]
 
 
 def table_match(chunk: Chunk, compact_query: str) -> bool:
