@@ -47,6 +47,7 @@ class Engine:
         self.model_id = f"{model_fingerprint(self.model_dir)}+p{PASSAGE_FORMAT}"
         self._encoder = None
         self._query_encoder = None
+        self._milvus = None
         self._index = None
         self._scorer = None
         self._view = None
@@ -119,7 +120,7 @@ class Engine:
             return index
         from index.milvus_backend import MilvusBackend
 
-        if getattr(self, "_milvus", None) is None:
+        if self._milvus is None:
             self._milvus = MilvusBackend.for_index(self.settings.index_dir, self.settings.milvus_uri)
         self._milvus.sync(index, self.settings.index_dir)
         index.backend = self._milvus
@@ -131,7 +132,7 @@ class Engine:
         from index.store import build_or_update
 
         with self._write_lock:
-            if getattr(self, "_milvus", None) is not None:  # Milvus Lite's file moves with the index folder
+            if self._milvus is not None:  # Milvus Lite's file moves with the index folder
                 self._milvus.close()
                 self._milvus = None
             index, report = build_or_update(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,8 +100,6 @@ def export(model_dir: Path, target: Path, threads: int = DEFAULT_THREADS) -> Pat
         )
     (tmp / SPEC).write_text(json.dumps(spec.__dict__, ensure_ascii=False), encoding="utf-8")
     if target.exists():
-        import shutil
-
         shutil.rmtree(target)
     tmp.rename(target)
     return target
