@@ -7,7 +7,7 @@ REALDATA ?= ../shared/realdata
 # Which split of the gold items to evaluate: train | dev | test | all (eval/splits.py).
 SPLIT ?= all
 
-.PHONY: eval eval-busan eval-dacon eval-all fit dacon-gold
+.PHONY: eval eval-busan eval-dacon eval-all fit dacon-gold table-bench
 
 # The customer's five reports (corpus/) against eval/gold.jsonl.
 eval:
@@ -37,3 +37,7 @@ eval-all:
 # Refit the answer scorer on the train split (thresholds on dev) -> app/answer/weights.json.
 fit:
 	$(PYTHON) -m eval.fit_scorer
+
+# Table benchmark: cell precision/recall/F1 per source over the hand-checked tables (eval/tables/bench.jsonl).
+table-bench:
+	$(PYTHON) -m eval.table_bench --realdata $(REALDATA) --tables

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import threading
 import unicodedata
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,7 +25,7 @@ from .conversation import ConversationAnswer, Conversations
 from .engine import Engine
 from .feedback import FeedbackStore, feedback_router
 from .models import DocumentInfo, Filters, SearchHit
-from .pages import PageError, render_page_png
+from .pages import PageError, parse_boxes, render_page_png
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_MAX_UPLOAD_MB = 50.0
@@ -68,7 +67,8 @@ class FailureOut(BaseModel):
 
 class UploadReport(BaseModel):
     file: str = Field(description="저장된 파일 이름 (corpus 폴더 안)")
-    status: str = Field(description="added | replaced | unchanged")
+    status: str = Field(description="added | replaced | unchanged | duplicate")
+    duplicate_of: str = Field("", description="status가 duplicate일 때: 내용이 같은 색인된 문서 (not indexed twice)")
     chunks: int = Field(description="이 문서의 색인 청크 수")
     pages: int
     added: list[str] = Field(default_factory=list)
@@ -77,6 +77,12 @@ class UploadReport(BaseModel):
     embedded: int = Field(0, description="새로 임베딩한 청크 수")
     failures: list[FailureOut] = Field(default_factory=list, description="다른 문서의 색인 실패 (있다면)")
     seconds: float = 0.0
+
+
+class RemovalReport(BaseModel):
+    file: str = Field(description="색인에서 뺀 문서")
+    documents: int = Field(description="남은 문서 수")
+    generation: int = Field(description="갱신된 색인 세대")
 
 
 class Health(BaseModel):
@@ -160,9 +166,6 @@ def check_content(name: str, data: bytes) -> None:
         raise UploadError(400, "빈 텍스트 파일입니다")
 
 
-_upload_lock = threading.Lock()
-
-
 def store_upload(engine: Engine, raw_name: str, data: bytes) -> UploadReport:
     """Validate, save into the corpus folder and index one uploaded report.
 
@@ -178,8 +181,9 @@ def store_upload(engine: Engine, raw_name: str, data: bytes) -> UploadReport:
     target = (corpus / name).resolve()
     if target.parent != corpus:  # belt and braces: safe_filename already removed every directory part
         raise UploadError(400, "파일 이름이 올바르지 않습니다")
-    # Serialised so the backup/restore below never interleaves with another upload of the same name.
-    with _upload_lock, tempfile.TemporaryDirectory(prefix="docqa-upload-") as tmp:
+    # The index's writer lock, held by every process: the backup/restore below never interleaves with
+    # another upload of the same name, and uploads through serve and chat queue instead of losing each other.
+    with engine.writing(), tempfile.TemporaryDirectory(prefix="docqa-upload-") as tmp:
         staged = Path(tmp) / name
         staged.write_bytes(data)  # staged outside the corpus, so a concurrent build never sees half a file
         previous = target.read_bytes() if target.exists() else None
@@ -192,10 +196,15 @@ def store_upload(engine: Engine, raw_name: str, data: bytes) -> UploadReport:
         if failed:
             _restore(target, previous)
             raise UploadError(422, f"문서를 색인할 수 없습니다: {failed[0].reason}")
-    doc = engine.index.document(name)
-    status = "added" if name in report.added else "replaced" if name in report.replaced else "unchanged"
+        duplicate_of = next((d.duplicate_of for d in report.duplicates if d.file == name), "")
+        if duplicate_of:  # nothing was indexed, so the folder does not keep a second copy either
+            _restore(target, previous)
+    doc = engine.index.document(duplicate_of or name)
+    status = ("duplicate" if duplicate_of else "added" if name in report.added
+              else "replaced" if name in report.replaced else "unchanged")
     return UploadReport(
-        file=name, status=status, chunks=doc.chunks if doc else 0, pages=doc.pages if doc else 0,
+        file=name, status=status, duplicate_of=duplicate_of, chunks=doc.chunks if doc else 0,
+        pages=doc.pages if doc else 0,
         added=report.added, replaced=report.replaced, removed=report.removed, embedded=report.embedded,
         failures=[FailureOut(file=f.file, reason=f.reason) for f in report.failures],
         seconds=round(report.seconds, 2),
@@ -374,13 +383,26 @@ def create_app(engine: Engine, *, api_token: str | None = None) -> FastAPI:
         n: int,
         grant: GrantDep,
         highlight: Annotated[str | None, Query(max_length=MAX_QUESTION_CHARS, description="강조할 인용문")] = None,
+        boxes: Annotated[str | None, Query(max_length=MAX_QUESTION_CHARS, pattern=r"^[\d.,;]*$",
+                                           description="강조할 칸: 인용의 boxes를 'x0,top,x1,bottom;...'로")] = None,
     ) -> Response:
         path = _document_path(views.for_grant(grant), file)
         try:
-            png = render_page_png(path, n, highlight)
+            png = render_page_png(path, n, highlight, parse_boxes(boxes or ""))
         except PageError as exc:
             raise HTTPException(404, str(exc)) from exc
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+    @app.delete("/documents/{file}", response_model=RemovalReport, dependencies=guarded,
+                responses={**errors, 404: {"model": ErrorOut}}, summary="문서를 색인에서 뺍니다 (파일은 corpus/removed/ 로)")
+    def remove(file: str) -> RemovalReport:
+        from index.store import DocumentNotFound
+
+        try:
+            report = engine.remove(file)
+        except DocumentNotFound as exc:
+            raise HTTPException(404, str(exc)) from exc
+        return RemovalReport(file=file, documents=len(engine.index.docs), generation=report.generation)
 
     @app.post("/documents", response_model=UploadReport, dependencies=guarded,
               responses={**errors, 400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 415: {"model": ErrorOut}},

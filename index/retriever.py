@@ -188,7 +188,7 @@ def table_match(chunk: Chunk, compact_query: str) -> bool:
     if chunk.kind != "table":
         return False
     row_hit = any(_label_in(r.header, compact_query) for r in chunk.rows)
-    col_hit = any(_label_in(c, compact_query) for c in chunk.columns[1:])
+    col_hit = any(_label_in(c, compact_query) for c in chunk.value_columns)
     return row_hit and col_hit
 
 

@@ -72,6 +72,7 @@ def _table_chunks(meta: DocumentMeta, table: Table) -> list[Chunk]:
                 caption=table.caption,
                 columns=table.columns,
                 rows=rows,
+                column_boxes=table.column_boxes,
                 search_text=_with_number_forms(search),
                 **_base(meta, table.page, table.section),
             )
@@ -93,7 +94,7 @@ def render_table(table: Table, rows: list[TableRow]) -> str:
 def row_facts(table: Table, row: TableRow) -> str:
     """'행: 열 = 값' for each filled cell, so one cell can be matched lexically."""
     facts = []
-    for col, value in zip(table.columns[1:], row.values):
+    for col, value in table.cells(row):
         value = value.replace("\n", " ").strip()
         if value and value != row.header:
             facts.append(f"{col} = {value}")

@@ -28,15 +28,52 @@ class DocumentMeta:
         return int(head) if head.isdigit() else None
 
 
+Box = tuple[float, float, float, float]  # x0, top, x1, bottom in PDF points
+
+
 @dataclass
 class TableRow:
     header: str  # row label as printed (e.g. "서울시 출연금")
-    values: list[str]  # cell texts as printed, aligned with Table.columns[1:]
+    values: list[str]  # cell texts as printed, aligned with Table.value_columns
     values_norm: list[str] = field(default_factory=list)  # numbers repaired/normalized for matching
+    # Ruled PDF tables only: where the row label and each value cell are printed (empty when unknown).
+    header_box: list[float] | None = None
+    boxes: list[list[float] | None] = field(default_factory=list)  # aligned with values
+
+
+class TableShape:
+    """What a table and a table chunk share: `columns[0]` names the row-label column and the other columns
+    align with every `TableRow.values`. Callers ask for value columns and cells here instead of slicing."""
+
+    @property
+    def label_column(self) -> str:
+        return self.columns[0] if self.columns else ""
+
+    @property
+    def value_columns(self) -> list[str]:
+        return self.columns[1:]
+
+    def cells(self, row: TableRow) -> list[tuple[str, str]]:
+        """(column label, cell text) of one row, in printed order."""
+        return list(zip(self.value_columns, row.values))
+
+    def cell(self, row: str, column: str) -> str | None:
+        """The text of the cell at a row label and a column label; None when the table has no such cell."""
+        for r in self.rows:
+            if r.header == row:
+                return dict(self.cells(r)).get(column)
+        return None
+
+    def column_box(self, column: str) -> list[float] | None:
+        """Where a value column's header is printed (ruled PDF tables only)."""
+        if column not in self.value_columns:
+            return None
+        j = self.value_columns.index(column) + 1
+        return self.column_boxes[j] if j < len(self.column_boxes) else None
 
 
 @dataclass
-class Table:
+class Table(TableShape):
     table_id: str
     caption: str
     unit: str
@@ -45,10 +82,11 @@ class Table:
     rows: list[TableRow]
     page: int | None
     section: str
+    column_boxes: list[list[float] | None] = field(default_factory=list)  # header cells, aligned with columns
 
 
 @dataclass
-class Chunk:
+class Chunk(TableShape):
     id: str
     text: str  # what is shown and quoted
     file: str
@@ -64,6 +102,7 @@ class Chunk:
     caption: str = ""
     columns: list[str] = field(default_factory=list)
     rows: list[TableRow] = field(default_factory=list)  # table chunks only: the rows this chunk holds
+    column_boxes: list[list[float] | None] = field(default_factory=list)  # table chunks: header cell boxes
     search_text: str = ""  # text used for lexical/dense indexing (adds title, section, "행: 열 = 값" lines)
 
     def to_json(self) -> str:
@@ -98,6 +137,9 @@ class Grid:
     page: int | None
     bbox: tuple[float, float, float, float] | None = None  # PDF points, for highlighting
     continues: bool = False  # the rest of the previous table after a page break (same header)
+    # Ruled tables only: columns covered by the cell starting at each position (0 = inside a merged cell).
+    spans: list[list[int]] | None = None
+    boxes: list[list[Box | None]] | None = None  # ruled tables only: the drawn cell covering each position
 
 
 Block = Line | Grid

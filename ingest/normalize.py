@@ -28,10 +28,17 @@ def squash_letter_spacing(text: str, short: bool = False) -> str:
     return pattern.sub(lambda m: m.group(1).replace(" ", ""), text)
 
 
+# HWP exports print the middle dot of "과·결원" as a Hangul vowel sign (ᆞ, ㆍ).
+_INTERPUNCT = str.maketrans({"\u119e": "·", "\u318d": "·"})
+# Letter-spaced digits glued to the word they count: "1 5 분도시기획과" -> "15분도시기획과".
+_SPACED_DIGITS = re.compile(r"(?<![\d.,])\d(?: \d)+ ?(?=[가-힣])")
+
+
 def clean_label(text: str) -> str:
     """Canonical form of a short label (row/column header, heading) for matching and display."""
-    text = unicodedata.normalize("NFKC", text or "")
+    text = unicodedata.normalize("NFKC", text or "").translate(_INTERPUNCT)
     text = _WS.sub(" ", text).strip()
+    text = _SPACED_DIGITS.sub(lambda m: m.group(0).replace(" ", ""), text)
     return squash_letter_spacing(text, short=True)
 
 

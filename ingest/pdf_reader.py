@@ -7,7 +7,7 @@ import pdfplumber
 from pdfplumber.page import Page
 from pdfplumber.table import Table as PlumberTable
 
-from .models import Block, Grid, Line
+from .models import Block, Box, Grid, Line
 
 # Ruled tables only: the reports' unruled tables come out of the text lines instead
 # (structure.aligned_tables), which is more faithful than pdfplumber's "text" strategy.
@@ -25,29 +25,32 @@ class IngestError(Exception):
     """A file that cannot be ingested; the message names the reason in Korean and English."""
 
 
-def read_pdf(path: Path) -> tuple[list[Block], int]:
-    """Blocks of every page and the page count. Raises IngestError for unusable files."""
+def read_pdf(path: Path, pages: set[int] | None = None) -> tuple[list[Block], int]:
+    """Blocks of every page (or of the 1-based `pages` only) and the page count. Raises IngestError for unusable files."""
     try:
         pdf = pdfplumber.open(path)
     except Exception as exc:  # pdfminer raises many types for broken files
         raise IngestError(_open_error(exc)) from exc
     with pdf:
+        wanted = pages
         try:
-            pages = pdf.pages
+            all_pages = pdf.pages
         except Exception as exc:
             raise IngestError(_open_error(exc)) from exc
-        if not pages:
+        if not all_pages:
             raise IngestError("페이지가 없는 PDF입니다 (empty PDF)")
         blocks: list[Block] = []
         chars = 0
-        for number, page in enumerate(pages, start=1):
+        for number, page in enumerate(all_pages, start=1):
+            if wanted is not None and number not in wanted:
+                continue
             page_blocks, n = _read_page(page, number)
             blocks.extend(page_blocks)
             chars += n
             page.close()
         if chars == 0:
             raise IngestError("텍스트가 없는 PDF입니다: 스캔 이미지일 수 있어 OCR이 필요합니다 (image-only PDF, no text layer)")
-        return blocks, len(pages)
+        return blocks, len(all_pages)
 
 
 def _open_error(exc: Exception) -> str:
@@ -73,7 +76,9 @@ def _read_page(page: Page, number: int) -> tuple[list[Block], int]:
         if text:
             placed.append((ln["top"], Line(text, number)))
     for table in tables:
-        placed.append((table.bbox[1], Grid(_table_rows(page, table), number, tuple(table.bbox))))
+        spans, boxes = _cell_layout(table)
+        grid = Grid(_table_rows(page, table), number, tuple(table.bbox), spans=spans, boxes=boxes)
+        placed.append((table.bbox[1], grid))
     placed.sort(key=lambda item: item[0])
     return [b for _, b in placed], len(page.chars)
 
@@ -134,3 +139,31 @@ def _crop_text(page: Page, bbox) -> str:
         return ""
     text = region.extract_text(x_tolerance=TEXT_X_TOLERANCE) or ""
     return text.strip()
+
+
+def _cell_layout(table: PlumberTable) -> tuple[list[list[int]], list[list[Box | None]]]:
+    """Per grid position: how many columns the cell starting there covers (0 where a merged cell covers
+    it), and the box of the drawn cell covering it (PDF points), for cell-precise highlights.
+
+    pdfplumber's extract() gives None for covered positions but also for cells lost to a missing rule,
+    so the ruled cells' geometry decides which header labels really span several columns.
+    """
+    n_rows = len(table.rows)
+    col_spans = _column_spans(table)
+    n_cols = max((len(r.cells) for r in table.rows), default=0)
+    row_boxes = [r.bbox for r in table.rows]
+    spans = [[1] * n_cols for _ in range(n_rows)]
+    boxes: list[list[Box | None]] = [[None] * n_cols for _ in range(n_rows)]
+    for x0, top, x1, bottom in (c for c in table.cells if c is not None):
+        # A row's box grows with the merged cells starting in it, so rows and columns are placed by their start.
+        rows = [i for i, (_, t, _, _) in enumerate(row_boxes) if top - 1 <= t < bottom - 1]
+        cols = [j for j, (a, _) in sorted(col_spans.items()) if x0 - 1 <= a < x1 - 1 and j < n_cols]
+        if not rows or not cols:
+            continue
+        box = (round(x0, 1), round(top, 1), round(x1, 1), round(bottom, 1))
+        for i in rows:
+            for j in cols:
+                spans[i][j] = 0
+                boxes[i][j] = box
+        spans[rows[0]][cols[0]] = len(cols)
+    return spans, boxes

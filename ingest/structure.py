@@ -4,12 +4,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .models import Block, Grid, Line, Table, TableRow, stable_id
+from .models import Block, Box, Grid, Line, Table, TableRow, stable_id
 from .normalize import (
     clean_label,
+    compact,
     find_as_of,
     find_unit,
     is_number,
+    number_value,
     repair_split_numbers,
     squash_letter_spacing,
 )
@@ -81,12 +83,30 @@ def _short_title(title: str, limit: int = MAX_HEADING_CHARS) -> bool:
 
 # ---------------------------------------------------------------- tables
 
+# A figure with a short unit or a note below it: "45명", "1,288본", "2등급", "13,971\n(시비 10,541, 국비 3,430)".
+_FIGURE_WITH_UNIT = re.compile(r"[△▲+\-]?\d[\d,.]*\s?[가-힣㎡㎢%]{0,2}(?:\s*\(.{0,40}\))?", re.DOTALL)
+
+
+_MEASURE = re.compile(r"[\d.,]+\s*/\s*[\d.,]")  # "29.49 / 1.5∼3": length / width
+
+
 def _is_value(cell: str) -> bool:
     c = cell.strip()
     return is_number(c) or c in _VALUE_WORDS or bool(re.fullmatch(r"\(?[△▲]?[\d,.]+%?\)?(?:\s*\([\d.]+%\))?", c))
 
 
-_YEAR_CELL = re.compile(r"^(?:~?\s*(?:19|20)\d{2}(?:년)?(?:이후|~)?|[’'‘~]+\d{2}~?)$")
+def _is_figure(cell: str) -> bool:
+    """A body cell holding a figure, units and notes included; too broad for telling header rows ("3급")."""
+    c = cell.strip()
+    if _YEAR_CELL.match(c):
+        return False
+    if "\n" in c and all(_is_figure(line) for line in c.split("\n")):  # rows stacked in one cell
+        return True
+    return (_is_value(c) or bool(re.fullmatch(r"\([+\-]?[\d.,]+\)", c)) or bool(_FIGURE_WITH_UNIT.fullmatch(c))
+            or bool(_MEASURE.match(c)))
+
+
+_YEAR_CELL = re.compile(r"^(?:~?\s*(?:19|20)\d{2}(?:년도?)?(?:이후|~)?|[’'‘~]+\d{2}~?)$")
 
 
 def _is_data_row(row: list[str]) -> bool:
@@ -106,9 +126,31 @@ def header_row_count(rows: list[list[str]]) -> int:
     return 1
 
 
-def merge_headers(header_rows: list[list[str]], width: int) -> list[str]:
+_FRAGMENT = re.compile(r"[가-힣](?: [가-힣])?")  # an OCR-split piece of a letter-spaced label: "집 형" | "행 액"
+_CONTINUATION = re.compile(r"\(.{0,6}\)")  # "(%)" printed in the cell next to its label
+
+
+def is_junk_header(cell: str) -> bool:
+    """OCR debris in a header cell ("W C C 7", "Г", "· L. /", "(2020. 1. 01. 1"): no Hangul and no real word."""
+    c = clean_label(cell)
+    if not c or re.search(r"[가-힣]", c) or _CONTINUATION.fullmatch(c):
+        return False
+    tokens = c.split()
+    return (
+        not any(ch.isalnum() for ch in c)
+        or any(ch.isalpha() and not ch.isascii() for ch in c)
+        or (len(tokens) >= 3 and all(len(t) == 1 for t in tokens))
+        or c.count("(") != c.count(")")
+    )
+
+
+def merge_headers(header_rows: list[list[str]], width: int, spans: list[list[int]] | None = None) -> list[str]:
     """One label per column from multi-row headers; a label spanning columns fills the cells it covers."""
     grid = [[clean_label(c) for c in r] + [""] * (width - len(r)) for r in header_rows]
+    grid = [["" if is_junk_header(c) else c for c in r] for r in grid]
+    if spans is not None:
+        raw = [[c.strip() for c in r] + [""] * (width - len(r)) for r in header_rows]
+        return _merge_ruled_headers(grid, width, spans, raw)
     for r in range(len(grid) - 1):
         for j in range(1, width):
             below_here = any(grid[rr][j] for rr in range(r + 1, len(grid)))
@@ -123,6 +165,81 @@ def merge_headers(header_rows: list[list[str]], width: int) -> list[str]:
                 parts.append(grid[r][j])
         labels.append(" ".join(parts) or f"열{j + 1}")
     return labels
+
+
+def _merge_ruled_headers(grid: list[list[str]], width: int, spans: list[list[int]], raw: list[list[str]]) -> list[str]:
+    """Headers of a ruled table, where the drawn cells say which labels span which columns.
+
+    An upper label (other than a year) that covers a single column above a labelled cell is not a group header but
+    debris of an OCR'd header split into cells ("행정 | g·기술? | 익군" over "전산 | 방송 통신 | 지적"),
+    so it is dropped; pieces of one label split over two cells ("집 형 | 행 액", "집 행 률 | (%)") are
+    joined first and then span both columns.
+    """
+    span = [([x for x in row[:width]] + [1] * width)[:width] for row in spans[: len(grid)]]
+    span += [[1] * width for _ in range(len(grid) - len(span))]
+    for r in range(len(grid) - 1):
+        for j in range(2, width):  # never into the row-label column
+            k = j - 1
+            while k > 1 and span[r][k] == 0:
+                k -= 1
+            left, here = grid[r][k], grid[r][j]
+            if not left or not here or span[r][j] != 1 or k + max(span[r][k], 1) != j:
+                continue
+            if _CONTINUATION.fullmatch(here) or (_FRAGMENT.fullmatch(_one_line(raw[r][k])) and _FRAGMENT.fullmatch(_one_line(raw[r][j]))):
+                grid[r][k] = left + here
+                span[r][k] = max(span[r][k], 1) + 1
+                grid[r][j], span[r][j] = "", 0
+
+    _hand_down_child_labels(grid, span, raw)
+
+    def owner(r: int, j: int) -> tuple[str, int]:
+        k = j
+        while k > 0 and span[r][k] == 0:
+            k -= 1
+        width_k = max(span[r][k], 1)
+        return (grid[r][k], width_k) if k + width_k > j else ("", 1)
+
+    # A row naming every value column on its own ("광안대로 | 거가대로 | …" over "L=7.42 | L=8.20 | …") is the
+    # columns' names, not debris: debris covers only some columns.
+    named = [r for r in range(len(grid)) if width > 2 and all(owner(r, j)[0] and owner(r, j)[1] == 1 for j in range(1, width))]
+    labels = []
+    for j in range(width):
+        parts: list[str] = []
+        for r in range(len(grid)):
+            label, covers = owner(r, j)
+            below = any(owner(rr, j)[0] for rr in range(r + 1, len(grid)))
+            # A year over one column ("2024년" over "확정(B)") is a real group header even unmerged.
+            if label and label not in parts and (covers > 1 or not below or _YEAR_CELL.match(label) or r in named):
+                parts.append(label)
+        labels.append(" ".join(parts) or f"열{j + 1}")
+    return labels
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _hand_down_child_labels(grid: list[list[str]], span: list[list[int]], raw: list[list[str]]) -> None:
+    """A group cell whose box also took its children's text ("증감\n(B-A)\n(B-A)/A" over "" | "(B-A)/A")
+    keeps its first line; the lines no child cell holds go, in order, to the empty child cells."""
+    for r in range(len(grid) - 1):
+        for k, width_k in enumerate(span[r]):
+            lines = [clean_label(x) for x in raw[r][k].split("\n") if x.strip()]
+            if width_k < 2 or len(lines) < 2:
+                continue
+            cols = range(k, min(k + width_k, len(grid[r + 1])))
+            present = {grid[r + 1][j] for j in cols}
+            empties = [j for j in cols if not grid[r + 1][j]]
+            words = [w for x in lines[1:] for w in x.split()]
+            if any(w in present for w in words):  # "(B-A) (B-A)/A" on one line: match word by word
+                extra = [w for w in words if w not in present]
+            else:
+                extra = [x for x in lines[1:] if x not in present]
+            if not extra or len(extra) != len(empties):
+                continue
+            grid[r][k] = lines[0]
+            for j, label in zip(empties, extra):
+                grid[r + 1][j], span[r + 1][j] = label, 1
 
 
 def _fit_row(cells: list[str], width: int) -> list[str]:
@@ -142,45 +259,241 @@ def row_label(cells: list[str]) -> str:
 
     Rows without any figure (text tables) are labelled by their first cell only.
     """
-    if not any(_is_value(c) for c in cells[1:]):
+    if not any(_is_figure(c) for c in cells[1:]):
         return clean_label(cells[0].replace("\n", " ")) if cells else ""
-    parts = []
-    for c in cells:
-        if _is_value(c) and parts:
+    parts = [cells[0].replace("\n", " ").strip()] if cells and cells[0].strip() else []  # column 0 is the label column
+    for c in cells[1:] if parts else cells:
+        if _is_figure(c) and parts:
             break
-        if c.strip() and not _is_value(c):
+        if c.strip() and not _is_figure(c):
             parts.append(c.replace("\n", " ").strip())
         elif parts:
             break
     return clean_label(" ".join(parts))
 
 
-def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, doc_key: str, ordinal: int) -> Table:
-    rows = [r for r in grid.rows if any(c.strip() for c in r)]
+def label_columns(body: list[list[str]], width: int, columns: list[str] | None = None) -> int:
+    """How many leading columns hold the row label: those before the first column of figures.
+
+    OCR'd tables spread one letter-spaced label over several cells ("세 | 외 | 수 | 입"); they all
+    belong to the label. Tables without a column of figures keep the first cell as the label.
+    """
+    for j in range(1, width):
+        filled = [r[j] for r in body if j < len(r) and r[j].strip()]
+        if filled and sum(_is_figure(c) for c in filled) * 2 >= len(filled):
+            # columns headed by a period ("2019 상") that hold words ("시범 | 100종") are a schedule's values,
+            # not a label spread over cells (whose pieces are a letter or two: "세 | 외 | 수 | 입")
+            dated = columns and any(_DATED_HEADER.search(columns[k]) for k in range(1, min(j, len(columns))))
+            pieces = all(_fragment_column(body, k) for k in range(1, j))
+            return 1 if dated and not pieces else j
+    return 1
+
+
+_DATED_HEADER = re.compile(r"20\d{2}|[’'‘]\d{2}")
+
+
+def _fragment_column(body: list[list[str]], j: int) -> bool:
+    """Mostly one- or two-letter cells: the pieces of a label OCR spread over several cells."""
+    filled = [r[j].replace(" ", "").replace("\n", "") for r in body if j < len(r) and r[j].strip()]
+    return not filled or sum(len(c) <= 2 for c in filled) * 2 >= len(filled)
+
+
+def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, doc_key: str, ordinal: int,
+                header: list[str] | None = None, repeats_header: bool = False) -> Table:
+    """A Table from a grid; `header` gives the columns of a grid that continues the table above, used when
+    the grid has no header of its own or only repeats the first header row (a table running onto a new page)."""
+    kept = [i for i, r in enumerate(grid.rows) if any(c.strip() for c in r)]
+    rows = [grid.rows[i] for i in kept]
+    spans = [grid.spans[i] for i in kept] if grid.spans is not None and len(grid.spans) == len(grid.rows) else None
+    cell_boxes = [grid.boxes[i] for i in kept] if grid.boxes is not None and len(grid.boxes) == len(grid.rows) else None
     # OCR-split figures make raw rows wider than the table; measure width after repair.
     width = max(len(repair_split_numbers(r)) for r in rows)
     n_head = header_row_count(rows)
-    columns = merge_headers(rows[:n_head], width) if n_head else [f"열{j + 1}" for j in range(width)]
+    if n_head:
+        columns = merge_headers(rows[:n_head], width, spans[:n_head] if spans else None)
+    else:
+        columns = [f"열{j + 1}" for j in range(width)]
+    head_boxes = _header_boxes(rows[:n_head], cell_boxes[:n_head] if cell_boxes else None, width)
+    fitted_rows = [_fit_row(cells, width) for cells in rows[n_head:]]
+    fitted_boxes = [_fitted_boxes(cells, fitted, cell_boxes[n_head + i] if cell_boxes else None)
+                    for i, (cells, fitted) in enumerate(zip(rows[n_head:], fitted_rows))]
+    n_label = label_columns(fitted_rows, width, columns)
+    stacked = [part for cells, boxes in zip(fitted_rows, fitted_boxes) for part in _split_stacked_row(cells, n_label, boxes)]
     body: list[TableRow] = []
-    for cells in rows[n_head:]:
-        fitted = _fit_row(cells, width)
-        label = row_label(fitted)
-        values = fitted[1:]
-        body.append(TableRow(header=label, values=values, values_norm=[v.replace(" ", "") for v in values]))
+    for fitted, boxes in stacked:
+        if n_label > 1:
+            shifted = _shift_values_right(fitted, n_label)
+            boxes = boxes if shifted == fitted else [None] * len(fitted)
+            fitted = shifted
+        label = row_label(fitted) if n_label == 1 else _joined_label(fitted[:n_label])
+        values = fitted[n_label:]
+        body.append(TableRow(header=label, values=values, values_norm=[v.replace(" ", "") for v in values],
+                             header_box=_as_list(_union([b for c, b in zip(fitted[:n_label], boxes) if c.strip()])),
+                             boxes=_as_lists(boxes[n_label:])))
+    _name_repeated_rows(body)
+    column_boxes = [_union(head_boxes[:n_label]), *head_boxes[n_label:]]
+    if n_label > 1:
+        columns = [columns[0], *_realign_orphan_labels(columns[1:n_label], columns[n_label:])]
+    if header and len(header) == len(columns) and (n_head == 0 or repeats_header):
+        columns = list(header)
     table_id = f"{doc_key}-t{ordinal:03d}"
     body_rows = rows[n_head:]
-    if body_rows and sum(_is_value(r[0]) for r in body_rows if r) * 2 >= len(body_rows):
+    names_labels = "구분" in columns[0].replace(" ", "") or columns[0] in _GENERIC_HEADER
+    if body_rows and not names_labels and sum(_is_figure(r[0]) for r in body_rows if r) * 2 >= len(body_rows):
         # No row-label column (e.g. "계 | 승용 | 승합" over bare figures): keep the first cell as a value
         # and label rows by the caption, so the first figure is not dropped.
         columns = ["구분", *columns]
-        body = [TableRow(header=clean_label(caption) or "값", values=_fit_row(r, width),
-                         values_norm=[v.replace(" ", "") for v in _fit_row(r, width)]) for r in body_rows]
-    return Table(table_id, caption, unit, as_of, columns, body, grid.page, section)
+        column_boxes = [None, *head_boxes]
+        body = [TableRow(header=clean_label(caption) or "값", values=fitted, values_norm=[v.replace(" ", "") for v in fitted],
+                         boxes=_as_lists(boxes))
+                for fitted, boxes in zip(fitted_rows, fitted_boxes)]
+    return Table(table_id, caption, unit, as_of, columns, body, grid.page, section, _as_lists(column_boxes))
+
+
+def _fitted_boxes(cells: list[str], fitted: list[str], boxes: list[Box | None] | None) -> list[Box | None]:
+    """Cell boxes aligned with a fitted row; unknown when fitting merged or moved cells."""
+    raw = [c.strip() for c in cells]
+    if boxes is None or len(boxes) != len(raw) or raw + [""] * (len(fitted) - len(raw)) != fitted:
+        return [None] * len(fitted)
+    return list(boxes) + [None] * (len(fitted) - len(boxes))
+
+
+def _header_boxes(header_rows: list[list[str]], boxes: list[list[Box | None]] | None, width: int) -> list[Box | None]:
+    """The printed leaf header cell of each column: the lowest header cell with text covering it."""
+    out: list[Box | None] = [None] * width
+    if not boxes:
+        return out
+    for cells, row_boxes in zip(header_rows, boxes):
+        for j in range(min(width, len(row_boxes))):
+            owner = next((k for k in range(j, -1, -1) if k < len(cells) and cells[k].strip()), None)
+            if row_boxes[j] is not None and owner is not None and row_boxes[owner] == row_boxes[j]:
+                out[j] = row_boxes[j]
+    return out
+
+
+def _union(boxes: list[Box | None]) -> Box | None:
+    known = [b for b in boxes if b is not None]
+    if not known:
+        return None
+    return (min(b[0] for b in known), min(b[1] for b in known), max(b[2] for b in known), max(b[3] for b in known))
+
+
+def _as_list(box: Box | None) -> list[float] | None:
+    return list(box) if box is not None else None
+
+
+def _as_lists(boxes: list[Box | None]) -> list[list[float] | None]:
+    return [_as_list(b) for b in boxes]
+
+
+def _name_repeated_rows(rows: list[TableRow]) -> None:
+    """Rows whose label repeats ("국비" under both "계(부경대)" and "계(부산대)") get their group row's label.
+
+    The group is found by the figures, since text tables lose indentation: a row whose first figure is
+    the sum of the figures of the rows right below it is their parent.
+    """
+    labels = [compact(r.header) for r in rows]
+    repeated = {x for x in labels if x and labels.count(x) > 1}
+    if not repeated:
+        return
+    first = [number_value(r.values[0]) if r.values else None for r in rows]
+    parent: dict[int, int] = {}
+    for p, total in enumerate(first):
+        if total is None or p in parent:
+            continue
+        running, q = 0.0, p + 1
+        while q < len(rows) and first[q] is not None and running < total - 0.5:
+            running += first[q]
+            q += 1
+        if q - p > 2 and abs(running - total) < 0.5:
+            for child in range(p + 1, q):
+                parent[child] = p
+    named = {c: f"{rows[p].header} {rows[c].header}" for c, p in parent.items() if labels[c] in repeated and rows[p].header}
+    for label in repeated:
+        members = [i for i, x in enumerate(labels) if x == label]
+        names = [named.get(i, rows[i].header) for i in members]
+        if len(set(names)) == len(names):  # only when the group names tell the rows apart
+            for i, name in zip(members, names):
+                rows[i].header = name
+
+
+def _joined_label(cells: list[str]) -> str:
+    """Row label spread over several cells; a cell whose box swallowed the labels of the rows below
+    (one of its lines is this row's own label cell) is left out."""
+    parts = [c.strip() for c in cells if c.strip()]
+    own = {clean_label(c) for c in parts if "\n" not in c}
+    kept = [c for c in parts if "\n" not in c or not own & {clean_label(x) for x in c.split("\n")}]
+    return clean_label(" ".join(c.replace("\n", " ") for c in kept))
+
+
+def _split_stacked_row(cells: list[str], n_label: int,
+                       boxes: list[Box | None]) -> list[tuple[list[str], list[Box | None]]]:
+    """Rows a missing rule merged into one cell each ("1,467\n1,291\n1,527") become separate rows.
+
+    The innermost label cell splits with the figures when it has as many lines; outer label cells
+    (a group such as "행정운영\n경비" spanning the rows) stay whole on the first row. A split cell's
+    box is cut into equal bands, one per line.
+    """
+    values = [c for c in cells[n_label:] if c.strip()]
+    counts = {len(c.strip().split("\n")) for c in values}
+    if len(counts) != 1 or (n := counts.pop()) < 2:
+        return [(cells, boxes)]
+    if not all(_is_figure(line) for c in values for line in c.strip().split("\n")):
+        return [(cells, boxes)]
+    out = [([""] * len(cells), [None] * len(cells)) for _ in range(n)]
+    for j, cell in enumerate(cells):
+        lines = cell.strip().split("\n")
+        box = boxes[j] if j < len(boxes) else None
+        if len(lines) == n and (j >= n_label or j == n_label - 1):
+            for i, line in enumerate(lines):
+                out[i][0][j] = line
+                out[i][1][j] = _band(box, i, n)
+        else:
+            out[0][0][j], out[0][1][j] = cell, box
+    return out
+
+
+def _band(box: Box | None, i: int, n: int) -> Box | None:
+    if box is None:
+        return None
+    height = (box[3] - box[1]) / n
+    return (box[0], round(box[1] + i * height, 1), box[2], round(box[1] + (i + 1) * height, 1))
+
+
+def _shift_values_right(cells: list[str], n_label: int) -> list[str]:
+    """A row whose figures start inside the label cells (an OCR cell lost on the left) is moved right."""
+    first = next((j for j in range(1, n_label) if _is_figure(cells[j])), None)
+    if first is None:
+        return cells
+    figures = cells[first:]
+    while figures and not figures[-1].strip():
+        figures.pop()
+    room = len(cells) - n_label
+    if len(figures) > room:
+        return cells
+    return cells[:first] + [""] * (n_label - first) + [""] * (room - len(figures)) + figures
+
+
+def _realign_orphan_labels(orphans: list[str], value_columns: list[str]) -> list[str]:
+    """Header labels OCR printed over the label cells go, in order, to value columns with no readable label.
+
+    ("2025 예산현액 | 2024 최종예산" sit left of the figures whose own header cells read "2020 4 1212-4".)
+    """
+    readable = [o for o in orphans if re.search(r"[가-힣]{2}", o) and not o.startswith("열")]
+    out = []
+    for label in value_columns:
+        if readable and (not re.search(r"[가-힣]", label) or re.fullmatch(r"열\d+", label)):
+            out.append(readable.pop(0))
+        else:
+            out.append(label)
+    return out
 
 
 # ---------------------------------------------------------------- space-aligned tables in text lines
 
-_TRAILING_VALUES = re.compile(r"^(?P<label>.*?)(?P<values>(?:\s+(?:[△▲+\-]?[\d,]+(?:\.\d+)?%?|순증|순감|-))+)\s*$")
+_TRAILING_VALUES = re.compile(
+    r"^(?P<label>.*?)(?P<values>(?:\s+(?:[△▲+\-]?[\d,]+(?:\.\d+)?(?:%|건|명|개|개소|곳|회|편)?|순증|순감|-))+)\s*$"
+)
 
 
 def split_aligned(text: str) -> tuple[str, list[str]] | None:
@@ -261,6 +574,33 @@ def _header_from_lines(lines: list[str], width: int) -> tuple[list[str], int] | 
     return [clean_label(row_label or "구분")] + [clean_label(x) for x in labels], used
 
 
+_NOTE_HEADERS = {"증감사유", "사유", "비고", "내용", "주요내용"}
+_NOTE_ROW = re.compile(r"^(?P<label>\S.*?)(?P<values>(?:\s+[△▲+\-]?[\d,]+(?:\.\d+)?%?){3,})\s+(?P<note>[^\d]{2,40})$")
+_NOT_NOTE = re.compile(r"^[<(□■○◦●※\-·•ㅇ]|\d")
+
+
+def _split_with_note(text: str, width: int) -> tuple[str, list[str], str] | None:
+    """ "공유재산임대료 8,095 7,424 672 9.0% 공공요금 인상에 따른 관리비 인상 등" -> label, figures, note."""
+    m = _NOTE_ROW.match(text)
+    if not m or len(m.group("values").split()) != width or len(m.group("label")) > 40:
+        return None
+    return m.group("label").strip(), m.group("values").split(), m.group("note").strip()
+
+
+def _wrapped_note_lines(lines: list[Line], j: int, width: int, limit: int = 4) -> int:
+    """How many lines from j are a note wrapped below its row: short text lines followed by another row."""
+    for n in range(limit):
+        if j + n >= len(lines):
+            return 0
+        text = lines[j + n].text
+        parsed = split_aligned(text) or _split_with_note(text, width)
+        if parsed and n and len(parsed[1]) in (width, width - 1):
+            return n
+        if parsed or len(text) > 30 or _NOT_NOTE.search(text) or find_unit(text):
+            return 0
+    return 0
+
+
 def aligned_grids(lines: list[Line]) -> list[tuple[int, int, Grid]]:
     """Runs of text lines that form a space-aligned numeric table: (start, end, grid) over `lines`."""
     found: list[tuple[int, int, Grid]] = []
@@ -274,13 +614,31 @@ def aligned_grids(lines: list[Line]) -> list[tuple[int, int, Grid]]:
         width = len(first[1])
         j = i
         rows: list[list[str]] = []
+        notes: dict[int, str] = {}  # row index -> text of a trailing note column ("증감사유")
         while j < len(lines):
-            parsed = split_aligned(lines[j].text)
-            if not parsed or len(parsed[1]) != width:
-                break
-            rows.append([parsed[0], *parsed[1]])
+            parsed = split_aligned(lines[j].text) or _split_with_note(lines[j].text, width)
+            # A sub-row may leave its last column (a rate) blank: "사업비 140,438 149,893 △9,455".
+            if not parsed or not (len(parsed[1]) == width or (width >= 4 and len(parsed[1]) == width - 1)):
+                wrapped = _wrapped_note_lines(lines, j, width) if rows else 0
+                if not wrapped:
+                    break
+                # a note wrapped onto its own lines below the row it explains
+                notes[len(rows) - 1] = " ".join([notes.get(len(rows) - 1, ""), *(ln.text for ln in lines[j:j + wrapped])]).strip()
+                j += wrapped
+                continue
+            if len(parsed) == 3:
+                notes[len(rows)] = parsed[2]
+            rows.append([parsed[0], *parsed[1], *[""] * (width - len(parsed[1]))])
             j += 1
-        found_header = _header_from_lines([ln.text for ln in lines[:i]], width) if i > 0 else None
+        above = [ln.text for ln in lines[:i]]
+        found_header = None
+        if i > 0:
+            with_note = _header_from_lines(above, width + 1)
+            if with_note and (notes or with_note[0][-1] in _NOTE_HEADERS):
+                found_header = with_note
+                rows = [[*r, notes.get(n, "")] for n, r in enumerate(rows)]
+            else:
+                found_header = _header_from_lines(above, width)
         if len(rows) < 2 and not found_header:  # one figure line is a table only under a real header
             i += 1
             continue
@@ -326,6 +684,7 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
     tables: list[Table] = []
     recent: list[Line] = []  # lines since the last table, for caption/unit lookup
     pending: list[tuple[Table, int]] = []  # tables still missing a unit that may follow them
+    last_grid = -2  # block index of the last table
     for idx, block in enumerate(blocks):
         if isinstance(block, Grid):
             if not any(c.strip() for r in block.rows for c in r):
@@ -333,8 +692,17 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
             caption, unit, as_of = _caption_unit(recent, section.title)
             if block.continues and tables:
                 caption, unit, as_of = tables[-1].caption, tables[-1].unit, tables[-1].as_of
-            table = build_table(block, caption, unit, as_of, section.path, doc_key, len(tables) + 1)
+            header, repeats = None, False
+            if tables and last_grid >= 0:
+                # A ruled table drawn as two boxes (header + first row, then the rest), or running onto
+                # the next page under a repeated first header row, is one table.
+                repeats = _repeats_header(blocks[last_grid], block, blocks[last_grid + 1 : idx])
+                if repeats or (last_grid == idx - 1 and tables[-1].page == block.page):
+                    header = tables[-1].columns
+                    caption, unit, as_of = tables[-1].caption, tables[-1].unit, tables[-1].as_of
+            table = build_table(block, caption, unit, as_of, section.path, doc_key, len(tables) + 1, header, repeats)
             tables.append(table)
+            last_grid = idx
             if not unit:
                 pending.append((table, idx))
             recent = []
@@ -357,6 +725,15 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
         # Headings are short labels, so 2-syllable spacing ("인 력") is joined there too.
         _add_text(texts, section.path, block.page, squash_letter_spacing(text, short=level is not None))
     return Structured(texts, tables)
+
+
+def _repeats_header(previous: Block, grid: Grid, between: list[Block]) -> bool:
+    """The grid opens the next page with the same first row as the table that closed the page before."""
+    if not isinstance(previous, Grid) or not previous.rows or not grid.rows or previous.page is None:
+        return False
+    if grid.page != previous.page + 1 or not all(isinstance(b, Line) and _NOISE.match(b.text) for b in between):
+        return False
+    return [clean_label(c) for c in previous.rows[0]] == [clean_label(c) for c in grid.rows[0]]
 
 
 def _add_text(texts: list[TextUnit], section: str, page: int | None, text: str) -> None:

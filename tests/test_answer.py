@@ -88,7 +88,7 @@ def test_cli_ask_json_contract(engine, settings, capsys):
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"question", "answer", "abstained", "citations", "evidence", "latency_ms"}
     assert isinstance(data["latency_ms"], float) and data["abstained"] is False
-    assert set(data["citations"][0]) == {"file", "title", "page", "section", "quote"}
+    assert set(data["citations"][0]) == {"file", "title", "page", "section", "quote", "boxes"}
     assert set(data["evidence"][0]) == {"value", "unit", "row", "column", "file", "page"}
     assert "8,193,261" in data["answer"]
 

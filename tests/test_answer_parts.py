@@ -38,8 +38,8 @@ def intent_of(tokenizer, question: str, years=()) -> Intent:
     return parse_intent(question, tokenizer.morphemes, lambda t: 1.0, years)
 
 
-def table_chunk(columns, rows, unit="", caption="", section="", file="a.pdf", page=3) -> Chunk:
-    return Chunk(id=f"t{page}", text="", file=file, title="2025년 업무보고", organization="기관", date="2025",
+def table_chunk(columns, rows, unit="", caption="", section="", file="a.pdf", page=3, organization="기관") -> Chunk:
+    return Chunk(id=f"t{page}", text="", file=file, title="2025년 업무보고", organization=organization, date="2025",
                  page=page, section=section, kind="table", unit=unit, caption=caption, columns=columns,
                  rows=[TableRow(header=h, values=v) for h, v in rows])
 
@@ -122,6 +122,7 @@ def test_which_rows_decreased_is_a_filter(tokenizer):
     intent = intent_of(tokenizer, "부서 중에 올해 예산이 작년보다 줄어든 곳은 어디야?")
     assert (intent.operation, intent.direction, intent.answer_type) == ("filter", "down", "list")
     assert intent_of(tokenizer, "작년보다 얼마나 줄었어?").operation == "compare"  # a figure is asked
+    assert intent_of(tokenizer, "2023년보다 줄어든 항목 뭐뭐야?").operation == "filter"
 
 
 # ------------------------------------------------------------------ generators
@@ -159,6 +160,14 @@ def test_extremes_skip_subtotals_and_excluded_rows(tokenizer):
     assert [(c.row, c.value) for c in top] == [("스마트라이프워크", "476,367")]
     low = intent_of(tokenizer, "예산 제일 작은 건 뭐야? (반환금·예비비 빼고)")
     assert [c.row for c in generate(low, [hit(table)], {}, {}) if c.kind == "extreme"] == ["메타버스 서울"]
+
+
+def test_sideways_extremes_skip_a_total_column_named_by_its_path():
+    table = table_chunk(["구분", "재원별 사업비 국비", "재원별 사업비 시비", "재원별 사업비 합계"],
+                        [("산사태 예방", ["2,695", "867", "4,258"])])
+    assert [c.column for c in row_extremes(hit(table), 0, "max")] == []  # two value columns left: too few
+    wide = table_chunk(["구분", "국비", "시비", "구비", "일반회계 합계"], [("산불방지", ["1,466", "1,510", "2,740", "5,716"])])
+    assert [c.column for c in row_extremes(hit(wide), 0, "max")] == ["구비"]
 
 
 def test_filter_lists_rows_whose_change_has_the_asked_sign():
@@ -245,14 +254,36 @@ def test_compose_parts_by_the_word_that_tells_them_apart(tokenizer):
     assert [c.value for c in comp.chosen] == ["80백만원", "95백만원"]
 
 
+def test_compose_two_columns_of_one_row(tokenizer):
+    """ "인구정책담당관 정원이랑 현원": the rare row name is shared by both answers; the parts are 정원 and 현원."""
+    intent = parse_intent("인구정책담당관 정원이랑 현원 각각 몇 명이야?", tokenizer.morphemes,
+                          lambda t: {"인구": 6.0, "담당관": 3.0}.get(t, 1.0))
+    table = table_chunk(["구분", "기획담당관", "인구정책 담당관"], [("정원", ["32", "11"]), ("현원", ["32", "13"])],
+                        caption="인력 현황")  # printed sideways: one row per measure
+    found = {(c.row, c.column): c for c in cells(hit(table), 0)}
+    current, quota = found[("현원", "인구정책 담당관")], found[("정원", "인구정책 담당관")]
+    comp = compose(intent, [_prob(current, 0.9), _prob(quota, 0.8)], True, 0.5)
+    assert [(c.row, c.value) for c in comp.chosen] == [("현원", "13"), ("정원", "11")]
+
+
 def test_compose_answers_each_report_when_two_are_named(tokenizer):
     """ "A국이랑 B국 정원 각각 몇 명": a lookup over two reports answers each from its own report."""
     intent = intent_of(tokenizer, "두 기관 정원 각각 몇 명이야?")
-    a = table_chunk(["구분", "정원"], [("계", ["274"])], file="a.pdf", page=2)
-    b = table_chunk(["구분", "정원"], [("계", ["45"])], file="b.pdf", page=4)
+    a = table_chunk(["구분", "정원"], [("계", ["274"])], file="a.pdf", page=2, organization="디지털도시국")
+    b = table_chunk(["구분", "정원"], [("계", ["45"])], file="b.pdf", page=4, organization="서울디지털재단")
     ca, cb = cells(hit(a), 0)[0], cells(hit(b), 0)[0]
     comp = compose(intent, [_prob(ca, 0.9)], True, 0.5, {"a.pdf": [_prob(ca, 0.9)], "b.pdf": [_prob(cb, 0.8)]})
     assert [(c.chunk.file, c.value) for c in comp.chosen] == [("a.pdf", "274"), ("b.pdf", "45")]
+
+
+def test_lookup_over_two_years_of_one_organization_is_not_answered_per_report(tokenizer):
+    """ "2021년 출연금" scoped to the 2020 and 2024 reports of one organization asks neither of them."""
+    intent = intent_of(tokenizer, "2021년 출연금 예산은 얼마였어?")
+    a = table_chunk(["구분", "2020 예산현액"], [("출연금", ["4,014,211"])], file="a.pdf")
+    b = table_chunk(["구분", "2024 예산현액"], [("출연금", ["8,193,261"])], file="b.pdf")
+    ca, cb = cells(hit(a), 0)[0], cells(hit(b), 0)[0]
+    comp = compose(intent, [_prob(ca, 0.9)], False, 0.5, {"a.pdf": [_prob(ca, 0.9)], "b.pdf": [_prob(cb, 0.8)]})
+    assert comp.abstained
 
 
 def test_compose_abstains_without_confidence(tokenizer):

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api import UploadError, create_app, safe_filename
+from app.api import UploadError, create_app, safe_filename, store_upload
 from app.engine import Engine
 from app.models import ABSTAIN_TEXT, Answer
 from index.store import file_sha256
@@ -458,3 +458,75 @@ def test_ask_while_upload_is_indexed(api_engine):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+# ------------------------------------------------------------------ document management
+DIGITAL_2020 = "2020_서울디지털재단_주요업무보고.pdf"
+DIGITAL_2020_Q = "2020년 서울디지털재단 서울시 출연금 예산현액이랑 징수율 알려줘."  # gold g003-004
+
+
+@pytest.fixture()
+def own_engine(engine, tmp_path) -> Engine:
+    """Like `api_engine`, for tests that remove documents: a fresh copy each time."""
+    from index.store import resolve_index_dir
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for path in [*CORPUS.glob("*.pdf"), CORPUS / "manifest.json"]:
+        shutil.copy2(path, corpus / path.name)
+    shutil.copytree(resolve_index_dir(engine.settings.index_dir), tmp_path / "index")
+    eng = Engine(engine.settings.with_overrides(corpus_dir=corpus, index_dir=tmp_path / "index", api_token=""))
+    eng._encoder = engine.encoder
+    return eng
+
+
+def test_delete_document_removes_it_from_documents_and_later_citations(own_engine):
+    secured = TestClient(create_app(own_engine, api_token="s3cret"))
+    good = {"Authorization": "Bearer s3cret"}
+    before = secured.post("/ask", json={"question": DIGITAL_2020_Q}, headers=good).json()
+    assert DIGITAL_2020 in {c["file"] for c in before["citations"]}
+    count = len(secured.get("/documents", headers=good).json())
+
+    r = secured.delete(f"/documents/{DIGITAL_2020}")
+    assert r.status_code == 401 and korean(r.json()["detail"])
+    r = secured.delete(f"/documents/{DIGITAL_2020}", headers=good)
+    assert r.status_code == 200, r.text
+    assert r.json()["file"] == DIGITAL_2020 and r.json()["documents"] == count - 1
+
+    assert DIGITAL_2020 not in {d["file"] for d in secured.get("/documents", headers=good).json()}
+    after = secured.post("/ask", json={"question": DIGITAL_2020_Q}, headers=good).json()
+    assert DIGITAL_2020 not in {c["file"] for c in after["citations"]}
+    assert "4,014,211" not in after["answer"]
+    hits = secured.get("/search", params={"q": "서울디지털재단 2020 출연금", "k": 50}, headers=good).json()
+    assert DIGITAL_2020 not in {h["file"] for h in hits}
+    assert secured.get(f"/documents/{DIGITAL_2020}/pages/1.png", headers=good).status_code == 404
+    # The file is kept aside, so `docqa index` does not bring the report back.
+    assert (own_engine.settings.corpus_dir / "removed" / DIGITAL_2020).is_file()
+    assert not (own_engine.settings.corpus_dir / DIGITAL_2020).exists()
+    assert DIGITAL_2020 not in {d.file for d in own_engine.index.docs} and not own_engine.build().added
+
+    r = secured.delete(f"/documents/{DIGITAL_2020}", headers=good)
+    assert r.status_code == 404 and "색인에 없는 문서" in r.json()["detail"]
+
+
+def test_upload_of_an_indexed_report_under_another_name_is_a_duplicate(client, api_engine):
+    chunks = len(api_engine.index.chunks)
+    r = upload(client, "재단_업무보고_사본.pdf", (CORPUS / FOUNDATION).read_bytes())
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "duplicate" and body["duplicate_of"] == FOUNDATION and not body["added"]
+    assert "재단_업무보고_사본.pdf" not in {d["file"] for d in client.get("/documents").json()}
+    assert not (api_engine.settings.corpus_dir / "재단_업무보고_사본.pdf").exists()
+    assert len(api_engine.index.chunks) == chunks
+
+
+def test_serving_engine_sees_an_upload_made_by_another_engine(own_engine):
+    served = TestClient(create_app(own_engine, api_token=""))
+    assert served.get("/health").json()["status"] == "ok"
+    other = Engine(own_engine.settings)  # the chat's engine, or a CLI run, on the same index
+    other._encoder = own_engine.encoder
+    report = store_upload(other, "다른_프로세스.txt", "\n".join(VOUCHER_LINES).encode("utf-8"))
+    assert report.status == "added"
+    assert "다른_프로세스.txt" in {d["file"] for d in served.get("/documents").json()}
+    hits = served.get("/search", params={"q": "청년 디지털 바우처 지원 대상", "k": 1}).json()
+    assert hits[0]["file"] == "다른_프로세스.txt"

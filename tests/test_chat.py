@@ -139,6 +139,45 @@ def test_sidebar_filters_restrict_sources(chat_env):
     assert not files or files == {other}, files
 
 
+def test_document_management_lists_reindexes_and_removes(engine, tmp_path, monkeypatch):
+    import json
+
+    from app.config import Settings
+    from app.engine import Engine
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Ⅰ. 현황\n□ 인력 : 12명\n가 기관의 올해 사업은 도서관 운영이다.", encoding="utf-8")
+    (corpus / "b.txt").write_text("Ⅰ. 현황\n□ 예산\n구 분\t2025 예산\n계\t1,000", encoding="utf-8")
+    settings = Settings().with_overrides(corpus_dir=corpus, index_dir=tmp_path / "index", model_dir=engine.model_dir)
+    shared = engine.encoder
+    monkeypatch.setattr(Engine, "encoder", property(lambda self: shared))  # the session's model, not a second load
+    Engine(settings).build()
+    for key, value in settings_env(settings).items():
+        monkeypatch.setenv(key, value)
+
+    def indexed() -> set[str]:
+        return {d["file"] for d in json.loads((tmp_path / "index" / "docs.json").read_text(encoding="utf-8"))}
+
+    at = app_test().run()
+    assert not at.exception, at.exception
+    assert set(at.sidebar.dataframe[0].value["파일"]) == {"a.txt", "b.txt"}
+    (corpus / "a.txt").write_text("Ⅰ. 현황\n□ 인력 : 15명\n가 기관의 올해 사업은 미술관 운영이다.", encoding="utf-8")
+    at.sidebar.selectbox(key="manage_file").select("a.txt").run()
+    at.sidebar.button(key="manage_reindex").click().run()
+    assert not at.exception, at.exception
+    assert [m.value for m in at.sidebar.success] == ["다시 색인했습니다: a.txt"]
+    at.chat_input[0].set_value("올해 사업은 무엇을 운영하나요?").run()
+    assert "미술관" in " ".join(text_of(m) for m in assistant_messages(at))
+
+    at.sidebar.selectbox(key="manage_file").select("b.txt").run()
+    at.sidebar.button(key="manage_remove").click().run()
+    assert not at.exception, at.exception
+    assert at.sidebar.success[0].value.startswith("색인에서 뺐습니다: b.txt")
+    assert set(at.sidebar.dataframe[0].value["파일"]) == {"a.txt"} and indexed() == {"a.txt"}
+    assert (corpus / "removed" / "b.txt").is_file()
+
+
 # ------------------------------------------------------------------ end to end in a real browser
 def _free_port() -> int:
     with socket.socket() as s:

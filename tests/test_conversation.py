@@ -267,7 +267,7 @@ def test_chat_follows_up_and_takes_a_thumbs_down(conv_engine, monkeypatch):
     store = FeedbackStore(state_path(conv_engine.settings.index_dir))
     before = len(store.items(rating=-1))
     at.feedback[-1].set_value(0).run()  # 👎 on the follow-up's answer
-    at.text_input(key="comment-1").set_value("2024년 최종예산 말고 예산현액이 궁금해요").run()
+    at.text_input(key="comment-1").set_value("2024년 최종예산 말고 예산현액이 궁금해요")  # sent with the form
     at.button(key="send-1").click().run()
     assert not at.exception
     rows = store.items(rating=-1)

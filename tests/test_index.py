@@ -86,8 +86,11 @@ def test_changed_and_removed_files_touch_only_their_chunks(small_corpus, engine)
     assert after.vectors.shape[0] == len(after.chunks)
 
     (corpus / "b.txt").unlink()
-    third = eng.build()
-    assert third.removed == ["b.txt"]
+    third = eng.build()  # a file gone from the folder stays indexed until pruned
+    assert third.missing == ["b.txt"] and not third.removed
+    assert set(_counts(DocIndex.load(settings.index_dir))) == {"a.txt", "b.txt"}
+    fourth = eng.build(prune=True)
+    assert fourth.removed == ["b.txt"]
     assert set(_counts(DocIndex.load(settings.index_dir))) == {"a.txt"}
 
 

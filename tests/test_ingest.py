@@ -50,6 +50,16 @@ def test_budget_table_of_000_keeps_caption_unit_and_cell(chunks_000):
     assert stats.pages == 18 and stats.tables >= 15
 
 
+def test_table_chunks_answer_cells_by_row_and_column(chunks_000):
+    """The table API: value columns without the row-label column, a cell by its labels, None for no such cell."""
+    table = next(c for c in chunks_000[0] if c.kind == "table" and c.caption == "세입 총괄")
+    assert table.label_column == "구분" and table.value_columns[0] == "2025 예산현액"
+    assert table.cell("서울시 출연금", "2024 최종예산") == "8,193,261"
+    assert table.cell("서울시 출연금", "없는 열") is None and table.cell("없는 행", "2024 최종예산") is None
+    row = next(r for r in table.rows if r.header == "서울시 출연금")
+    assert table.cells(row)[0] == ("2025 예산현액", "13,797,110")
+
+
 def test_chunk_metadata_is_complete_and_ids_stable(chunks_000):
     chunks, _ = chunks_000
     again, _ = ingest_file(REPORT_000, load_manifest(CORPUS)[REPORT_000.name])

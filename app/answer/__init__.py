@@ -168,16 +168,32 @@ def citations(chosen: list[Candidate], hits: list[Hit]) -> list[Citation]:
     """The chosen candidates' pages first, then other retrieved pages, distinct, three at most."""
     out: list[Citation] = []
     seen: set[tuple[str, int | None]] = set()
-    for chunk, quote in [(c.chunk, c.quote) for c in chosen] + [(h.chunk, h.chunk.text.split("\n")[0]) for h in hits]:
+    sources = [(c.chunk, c.quote, cell_boxes(c)) for c in chosen] + [(h.chunk, h.chunk.text.split("\n")[0], []) for h in hits]
+    for chunk, quote, boxes in sources:
         key = (chunk.file, chunk.page)
         if key in seen:
             continue
         seen.add(key)
         out.append(Citation(file=chunk.file, title=chunk.title, page=chunk.page, section=chunk.section,
-                            quote=" ".join(quote.split())[:QUOTE_CHARS]))
+                            quote=" ".join(quote.split())[:QUOTE_CHARS], boxes=boxes))
         if len(out) >= max(CITATIONS, len(chosen)):
             break
     return out
+
+
+def cell_boxes(c: Candidate) -> list[list[float]]:
+    """Where a table answer is printed: its cell with the row label and column header (or the whole row);
+    empty when the table's cells were not located (text-only tables, text answers)."""
+    row = c.table_row
+    if row is None or not row.boxes:
+        return []
+    columns = c.chunk.value_columns
+    if c.column in columns:
+        j = columns.index(c.column)
+        picked = [row.header_box, row.boxes[j] if j < len(row.boxes) else None, c.chunk.column_box(c.column)]
+    else:
+        picked = [row.header_box, *(b for b, v in zip(row.boxes, row.values) if v.strip())]
+    return [b for b in picked if b]
 
 
 def evidence(chosen: list[Candidate]) -> list[Evidence]:

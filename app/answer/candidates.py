@@ -89,11 +89,6 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
 
 # ------------------------------------------------------------------ tables
 
-def value_columns(chunk: Chunk) -> list[str]:
-    """Column labels aligned with TableRow.values (columns[0] names the row-header column)."""
-    return chunk.columns[1:]
-
-
 def unit_for(chunk: Chunk, column: str, value: str) -> str:
     """The unit a figure is printed in: the table's unit line, % in the cell, or 명 for staffing tables."""
     if value.strip().endswith("%") or not re.search(r"\d", value) or _RATE_COLUMN.search(column):
@@ -137,7 +132,7 @@ def _row_quote(chunk: Chunk, row: TableRow) -> str:
 def row_summary(chunk: Chunk, row: TableRow, skip: int | None = None) -> str:
     """ "인건비: 2025 예산현액 2,824,210천원, 증감률 13.5%": the row's cells with their column labels."""
     parts = []
-    for j, (col, val) in enumerate(zip(value_columns(chunk), row.values)):
+    for j, (col, val) in enumerate(zip(chunk.value_columns, row.values)):
         val = val.replace("\n", " ").strip()
         if j == skip or not val or val == row.header or val == "-":
             continue
@@ -151,7 +146,7 @@ def cells(hit: Hit, rank: int, figures_only: bool = False) -> list[Candidate]:
     out = []
     for row in chunk.rows:
         row_labels = row_text_labels(row)
-        for j, (col, val) in enumerate(zip(value_columns(chunk), row.values)):
+        for j, (col, val) in enumerate(zip(chunk.value_columns, row.values)):
             val = val.replace("\n", " ").strip()
             if not val or val in ("-", row.header) or (figures_only and not re.search(r"\d", val)):
                 continue
@@ -195,7 +190,7 @@ def extremes(hit: Hit, rank: int, table: list[TableRow], direction: str = "") ->
     chunk = hit.chunk
     body = [r for r in table if not is_total(r)]
     out = []
-    for j, col in enumerate(value_columns(chunk)):
+    for j, col in enumerate(chunk.value_columns):
         rate = any(r.values[j].strip().endswith("%") for r in body if j < len(r.values))
         scored = [(leading_number(r.values[j]), r) for r in body if j < len(r.values) and r.values[j].strip()]
         scored = [(v, r) for v, r in scored if v is not None]
@@ -219,7 +214,7 @@ def extremes(hit: Hit, rank: int, table: list[TableRow], direction: str = "") ->
 def row_extremes(hit: Hit, rank: int, direction: str = "") -> list[Candidate]:
     """Tables printed sideways (one row per measure, one column per place): the column with the extreme value."""
     chunk = hit.chunk
-    cols = value_columns(chunk)
+    cols = chunk.value_columns
     out = []
     for row in chunk.rows:
         scored = [(leading_number(v), j) for j, v in enumerate(row.values) if j < len(cols) and not _TOTAL_COLUMN.search(cols[j])]
@@ -246,7 +241,7 @@ def filtered(hit: Hit, rank: int, table: list[TableRow], direction: str) -> list
     """ "예산이 줄어든 곳은": per change column (증감, 증감률), the rows whose change has the asked sign."""
     chunk = hit.chunk
     out = []
-    for j, col in enumerate(value_columns(chunk)):
+    for j, col in enumerate(chunk.value_columns):
         if not _CHANGE_COLUMN.search(col):
             continue
         signed = [(leading_number(r.values[j]), r) for r in table if not is_total(r) and j < len(r.values)]
@@ -263,7 +258,8 @@ def filtered(hit: Hit, rank: int, table: list[TableRow], direction: str) -> list
     return out
 
 
-_TOTAL_COLUMN = re.compile(r"^(?:계|합계|총계|소계|전체)$")
+# "합계", or the last label of a header path ("재원별 사업비(백만원) 합계"); "일반회계" is no total
+_TOTAL_COLUMN = re.compile(r"(?:^|\s)(?:계|합계|총계|소계|전체)$")
 
 
 def column_lists(hit: Hit, rank: int) -> list[Candidate]:
@@ -274,7 +270,7 @@ def column_lists(hit: Hit, rank: int) -> list[Candidate]:
     if len(names) < 2:
         return []
     shown = "; ".join(names[:MAX_LIST_ITEMS])
-    labels = f"{chunk.caption} {chunk.section.split(' > ')[-1]} {chunk.columns[0] if chunk.columns else ''}"
+    labels = f"{chunk.caption} {chunk.section.split(' > ')[-1]} {chunk.label_column}"
     return [Candidate(kind="list", hit=hit, rank=rank, labels=labels, text=f"{len(names)}개: {shown}",
                       quote=_row_quote(chunk, chunk.rows[0]))]
 
@@ -287,7 +283,7 @@ def differences(hit: Hit, rank: int) -> list[Candidate]:
     from ..korean_numbers import format_number
 
     chunk = hit.chunk
-    cols = value_columns(chunk)
+    cols = chunk.value_columns
     dated = [j for j, c in enumerate(cols) if _YEARISH.search(c)]
     out = []
     for row in chunk.rows:

@@ -45,9 +45,11 @@ def compose(intent: Intent, ranked: list[Candidate], confident: bool, part_thres
 
 
 def _head(part: tuple[str, ...], intent: Intent) -> str:
-    """The word that tells this part from the others: its rarest word no other part shares
-    ("공공지원민간임대랑 준주택전세전환지원": 공공 and 준주택, not the shared 지원)."""
+    """The word a Korean noun phrase is about comes last ("7급 정원" is about 정원); when another part ends
+    the same way ("공공임대랑 민간임대"), the rarest word only this part has tells them apart."""
     others = {t for p in intent.parts if p is not part for t in p}
+    if part[-1] not in others:
+        return part[-1]
     own = [t for t in part if t not in others] or list(part)
     weight = dict(zip(intent.terms, intent.weights))
     return max(reversed(own), key=lambda t: weight.get(t, 0))
@@ -63,7 +65,8 @@ def _other_parts(intent: Intent, ranked: list[Candidate], chosen: list[Candidate
         head = _head(part, intent)
         if head in shown:
             continue
-        match = next((c for c in ranked if c.probability >= threshold and c not in chosen + extra
+        taken = {id(c) for c in chosen + extra}  # identity: dataclass equality would compare whole chunks
+        match = next((c for c in ranked if c.probability >= threshold and id(c) not in taken
                       and head in compact(c.labels).lower()), None)
         if match is not None and len(chosen) + len(extra) < MAX_PARTS:
             extra.append(match)
@@ -76,6 +79,8 @@ def _across_reports(intent: Intent, per_file: dict[str, list[Candidate]], thresh
     if len(best) < 2:
         return None
     best = best[:2]
+    if intent.operation != "compare" and best[0].chunk.organization == best[1].chunk.organization:
+        return None  # one organization's reports of two years, none of them the year asked: not "각각"
     sides = [f"{_report_name(c)}: {headline(c)}" for c in best]
     text = " / ".join(sides)
     a, b = (value_of(c.value) if c.value else None for c in best)

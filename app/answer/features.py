@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 from ingest.normalize import compact
 
-from .candidates import TOTAL_ROWS, Candidate, is_total, row_summary, value_columns
+from .candidates import TOTAL_ROWS, Candidate, is_total, row_summary
 from .intent import Intent
 
 FEATURES = (
     "own_cov", "phrase_cov", "row_cov", "col_cov", "ctx_cov", "all_cov", "row_col", "part_cov", "row_exact", "col_exact",
     "rank_inv", "fused_rel", "dense",
-    "type_fit", "type_clash", "has_figure", "near_figure", "lead_cov", "tail_type_fit", "reason_cue",
+    "type_fit", "type_clash", "has_figure", "near_figure", "lead_cov", "tail_type_fit", "reason_cue", "enumeration",
     "year_fit", "year_clash", "year_missing",
     "total_match", "total_unasked",
     "heading", "length",
@@ -25,7 +25,8 @@ FEATURES = (
 )
 KINDS = ("cell", "row", "extreme", "difference", "span", "list", "filter")
 OP_KIND = {"superlative": "extreme", "compare": "difference", "list": "list", "count": "list", "filter": "filter"}
-GROUP_SCALE = 20  # rows: an extreme over this many rows or more is as telling as it gets
+GROUP_SCALE = 20
+ENUMERATION_SCALE = 5  # items: a sentence naming this many things side by side reads as a list  # rows: an extreme over this many rows or more is as telling as it gets
 LENGTH_SCALE = 400  # characters: the longest answer the evaluation accepts
 
 _AMOUNT = re.compile(r"\d\s*(?:천원|백만원|억원|만원|원|억|조)")
@@ -35,6 +36,8 @@ _DATE = re.compile(r"\d{1,2}\s*\.\s*\d{1,2}\s*\.|\d{1,2}\s*월|\d{4}\s*\.\s*\d|[
 _PERSON = re.compile(r"☎|담당\s*[:：]|(?:팀장|과장|국장|주무관|위원장|원장|대표)\b|\d{3,4}-\d{4}")
 _PLACE = re.compile(r"에서|일원|센터|홀|회관|청사|광장|공원|[시군구동]\s*\d|장소|위치")
 _REASON = re.compile(r"위해|따라|때문|필요|요구|바람|판단|사료|것으로|우려|미흡|부족|불가피|검토|어려")
+# "정보산업진흥원(2월), 벡스코(2월), 테크노파크(10월)": names listed side by side in a sentence
+_ITEM_BREAK = re.compile(r"[,·、;∙‧ㆍ]|\s[-ㅇ○◦▪•]\s|\s\d{1,2}\.\s|[①-⑳]")
 # "주된 사유는", "감액 요인으로", "~에 따른 것으로": the sentence that gives a reason names itself one
 _STATED_REASON = re.compile(r"사유|요인|때문|기인|원인|따른\s*것|위하여|위해|필요|지적|의견|권고|바람직")
 _YEAR = re.compile(r"(20\d{2})|[’'‘`](\d{2})(?!\d)")
@@ -144,6 +147,7 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         # a figure is not a reason: a "왜" question answered by a cell clashes like a date answered by a sum
         "type_clash": float((concrete and intent.answer_type not in types)
                             or (intent.answer_type == "reason" and c.kind != "span")),
+        "enumeration": _enumeration(c, intent),
         "reason_cue": float(intent.answer_type == "reason" and bool(_STATED_REASON.search(f"{c.text} {c.after}"))),
         "has_figure": float(bool(re.search(r"\d", c.value or c.text))),
         "year_fit": float(bool(intent.years) and all(y in years_here for y in intent.years)),
@@ -168,6 +172,17 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
     for kind in KINDS:
         f[f"is_{kind}"] = float(c.kind == kind)
     return f
+
+
+def _enumeration(c: Candidate, intent: Intent) -> float:
+    """For a list question, how many items a sentence names side by side (lists generated apart score 1)."""
+    if intent.answer_type != "list" and intent.operation not in ("list", "count"):
+        return 0
+    if c.kind in ("list", "filter"):
+        return 1
+    if c.kind != "span":
+        return 0
+    return min(len(_ITEM_BREAK.findall(c.text)), ENUMERATION_SCALE) / ENUMERATION_SCALE
 
 
 def _phrase_coverage(intent: Intent, text: str) -> float:
@@ -209,6 +224,6 @@ def _part_coverage(c: Candidate, intent: Intent) -> float:
     """Share of the question's parts ("정원" and "현원") the candidate's row or sentence speaks to."""
     text = c.labels
     if c.table_row is not None:
-        text += " " + " ".join(value_columns(c.chunk)) + " " + row_summary(c.chunk, c.table_row)
+        text += " " + " ".join(c.chunk.value_columns) + " " + row_summary(c.chunk, c.table_row)
     c_text = compact(text).lower()
     return sum(1 for part in intent.parts if any(t in c_text for t in part)) / len(intent.parts)

@@ -88,7 +88,9 @@ def parse_intent(
     drop = drop | {w for item in excluded for w in item}
     forms = [f for f, _ in morphs]
     terms = _terms(morphs, drop)
-    operation = "list" if _says_list(question) else _operation(morphs)
+    operation = _operation(morphs)
+    if _says_list(question) and operation != "filter":  # "줄어든 항목 뭐뭐야" lists the rows a filter keeps
+        operation = "list"
     return Intent(
         question=question,
         terms=tuple(terms),

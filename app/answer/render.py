@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..korean_numbers import format_korean_amount, to_won, value_of
-from .candidates import FIGURE_TYPES, Candidate, row_summary, unbullet, value_columns
+from .candidates import FIGURE_TYPES, Candidate, row_summary, unbullet
 
 FIGURE_CHARS = 200  # a figure answer a person reads at a glance
 TEXT_CHARS = 380  # sentences, lists and reasons (the evaluation reads at most 400)
@@ -54,7 +54,7 @@ def with_row(c: Candidate) -> str:
         return f"{text} {c.after}"
     if c.kind not in ("cell", "extreme") or c.table_row is None:
         return text
-    skip = value_columns(c.chunk).index(c.column) if c.column in value_columns(c.chunk) else None
+    skip = c.chunk.value_columns.index(c.column) if c.column in c.chunk.value_columns else None
     rest = row_summary(c.chunk, c.table_row, skip=skip)
     return f"{text} — {rest}" if rest.split(":", 1)[1].strip() else text
 

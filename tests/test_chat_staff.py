@@ -1,0 +1,235 @@
+"""The chat as staff meet it: Korean labels, no developer menu, a login when tokens are configured, the
+conversation kept across a reload; once end to end in headless Chromium (follow-up, 👎 with a comment, reload)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from app.chat import CONVERSATION_PARAM, settings_env, streamlit_command
+from tests.test_chat import CHROMEDRIVER, CHROMIUM, _free_port, _wait_healthy
+
+REPO = Path(__file__).resolve().parent.parent
+CHAT = REPO / "app" / "chat.py"
+ARTIFACTS = REPO / "artifacts"
+BUDGET_Q = "서울시재단 2025년 서울시 출연금 예산현액은?"
+FOLLOW_Q = "그럼 2024년은?"
+FIGURE_2025, FIGURE_2024 = "13,797,110", "8,193,261"
+ADMIN, LIMITED = "admin-token", "digital-staff-token"
+ORG = "서울디지털재단"
+# Streamlit's own English words around the uploader and the developer toolbar (1.67 and earlier releases).
+ENGLISH = ["Deploy", "Drag and drop", "Browse files", "per file", "Limit 200MB", "Upload", "Press Enter",
+           "Rerun", "Clear cache", "Running..."]
+
+
+@pytest.fixture()
+def chat_copy(engine, tmp_path):
+    """Settings on a copy of the session index: conversations and feedback land in a temporary database."""
+    from index.store import resolve_index_dir
+
+    shutil.copytree(resolve_index_dir(engine.settings.index_dir), tmp_path / "index")
+    return engine.settings.with_overrides(index_dir=tmp_path / "index", api_token="")
+
+
+def use(settings, monkeypatch) -> None:
+    for key in ("DOCQA_API_TOKEN", "DOCQA_TOKENS_FILE"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in settings_env(settings).items():
+        monkeypatch.setenv(key, value)
+
+
+def app_test():
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(CHAT), default_timeout=300)
+
+
+def assistant_text(at) -> list[str]:
+    return [" ".join(md.value for md in m.markdown) for m in at.chat_message if m.name == "assistant"]
+
+
+def test_streamlit_command_hides_developer_menu():
+    cmd = streamlit_command(8765, headless=True)
+    assert cmd[cmd.index("--client.toolbarMode") + 1] == "minimal"
+
+
+# ------------------------------------------------------------------ login
+def test_login_form_refuses_a_wrong_token_and_admits_the_right_one(chat_copy, monkeypatch):
+    use(chat_copy, monkeypatch)
+    monkeypatch.setenv("DOCQA_API_TOKEN", ADMIN)
+    at = app_test().run()
+    assert not at.exception, at.exception
+    assert [t.label for t in at.text_input] == ["접근 토큰"] and at.text_input[0].placeholder == "토큰 입력"
+    assert not at.chat_input and not at.sidebar.get("file_uploader")  # nothing but the form before login
+
+    at.text_input(key="login_token").set_value("wrong-token")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["토큰이 올바르지 않습니다. 관리자에게 받은 토큰을 입력하세요."]
+    assert not at.chat_input and not at.sidebar.get("file_uploader")
+
+    at.text_input(key="login_token").set_value(ADMIN)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert at.chat_input and not at.error and not at.get("text_input")
+    at.chat_input[0].set_value(BUDGET_Q).run()
+    assert FIGURE_2025 in assistant_text(at)[-1]
+
+
+def test_restricted_token_reads_only_its_organization_in_the_chat(chat_copy, tmp_path, monkeypatch):
+    use(chat_copy, monkeypatch)
+    tokens = tmp_path / "tokens.json"
+    tokens.write_text(json.dumps({LIMITED: {"name": "재단 담당", "organizations": [ORG]}}, ensure_ascii=False),
+                      encoding="utf-8")
+    monkeypatch.setenv("DOCQA_TOKENS_FILE", str(tokens))
+    at = app_test().run()
+    assert not at.chat_input
+    at.text_input(key="login_token").set_value(LIMITED)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    listed = set(at.sidebar.dataframe[0].value["파일"])
+    assert listed == {"2020_서울디지털재단_주요업무보고.pdf", "2024_서울디지털재단_주요업무보고.pdf"}
+    at.chat_input[0].set_value(BUDGET_Q).run()
+    assert not at.exception, at.exception
+    (answer,) = [m for m in at.chat_message if m.name == "assistant"]
+    assert FIGURE_2025 not in assistant_text(at)[0]
+    cited = {c.value for e in answer.expander for c in e.caption}
+    assert cited <= listed, cited
+
+
+# ------------------------------------------------------------------ reload
+def test_conversation_comes_back_from_the_url(chat_copy, monkeypatch):
+    """A browser reload starts a new Streamlit session; the conversation id in the URL brings the turns back."""
+    use(chat_copy, monkeypatch)
+    at = app_test().run()
+    at.chat_input[0].set_value(BUDGET_Q).run()
+    at.chat_input[0].set_value(FOLLOW_Q).run()
+    cid = at.query_params[CONVERSATION_PARAM]
+    cid = cid[0] if isinstance(cid, list) else cid
+    assert cid == at.session_state["conversation_id"]
+
+    again = app_test()
+    again.query_params[CONVERSATION_PARAM] = cid
+    again.run()
+    assert not again.exception, again.exception
+    assert [" ".join(md.value for md in m.markdown) for m in again.chat_message if m.name == "user"] == [
+        BUDGET_Q, FOLLOW_Q]
+    texts = assistant_text(again)
+    assert FIGURE_2025 in texts[0] and FIGURE_2024 in texts[1]
+    # ... and the conversation goes on from there: the next follow-up is read against the 2024 turn.
+    again.chat_input[0].set_value("그럼 2025년은?").run()
+    assert FIGURE_2025 in assistant_text(again)[-1]
+
+    unknown = app_test()
+    unknown.query_params[CONVERSATION_PARAM] = "0" * 32
+    unknown.run()
+    assert not unknown.exception and not unknown.chat_message
+
+
+# ------------------------------------------------------------------ end to end in a real browser
+@pytest.mark.slow  # starts its own Streamlit server, which loads the model (about 40 s in all)
+def test_follow_up_thumbs_down_and_reload_in_browser(chat_copy, tmp_path):
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip("chromium/chromedriver not installed: apt-get install -y chromium chromium-driver")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
+        from selenium.webdriver.support.ui import WebDriverWait
+    except ImportError:
+        pytest.skip("selenium not installed: pip install selenium")
+    from app.feedback import FeedbackStore
+    from app.state import state_path
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if k not in ("DOCQA_API_TOKEN", "DOCQA_TOKENS_FILE")}
+    env.update(settings_env(chat_copy))
+    log = (tmp_path / "streamlit.log").open("w")
+    proc = subprocess.Popen(streamlit_command(port, headless=True, address="127.0.0.1"), env=env, cwd=REPO,
+                            stdout=log, stderr=subprocess.STDOUT)
+    driver = None
+
+    def messages(d):
+        return d.find_elements(By.CSS_SELECTOR, '[data-testid="stChatMessage"]')
+
+    def ask(question: str, count: int, figure: str) -> None:
+        box = WebDriverWait(driver, 120).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, 'textarea[data-testid="stChatInputTextArea"]'))
+        box.send_keys(question)
+        box.send_keys(Keys.ENTER)
+        WebDriverWait(driver, 120).until(lambda d: len(messages(d)) >= count and figure in messages(d)[-1].text)
+
+    try:
+        _wait_healthy(url, proc, timeout=60)
+        options = webdriver.ChromeOptions()
+        options.binary_location = str(CHROMIUM)
+        for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run",
+                    f"--user-data-dir={tmp_path / 'chromium'}", "--window-size=1280,2000", "--lang=ko-KR"):
+            options.add_argument(arg)
+        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+        driver.get(url)
+        ask(BUDGET_Q, 2, FIGURE_2025)
+        ask(FOLLOW_Q, 4, FIGURE_2024)
+        # The resolved question is written under the answer, once its citations are drawn.
+        WebDriverWait(driver, 60).until(lambda d: "이렇게 이해하고 찾았습니다" in messages(d)[-1].text)
+        last = messages(driver)[-1]
+        assert "2024년" in last.text and "서울시재단" in last.text
+        ARTIFACTS.mkdir(exist_ok=True)
+        assert driver.save_screenshot(str(ARTIFACTS / "chat_followup.png"))
+
+        # What staff see: Korean throughout, no Deploy button or developer menu.
+        body = driver.find_element(By.TAG_NAME, "body").text
+        assert not [w for w in ENGLISH if w in body], [w for w in ENGLISH if w in body]
+        assert "Deploy" not in driver.page_source
+        assert not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMainMenu"], [data-testid="stAppDeployButton"]')
+        upload = driver.find_element(By.CSS_SELECTOR, '[data-testid="stFileUploaderDropzone"] button')
+        shown = driver.execute_script("return getComputedStyle(arguments[0], '::after').content", upload)
+        assert shown == '"파일 선택"'
+        # The keyboard skip link keeps its English text node at font size 0 (it must stay focusable), so
+        # WebDriver's text still lists it; what is drawn is the Korean ::after.
+        skip = driver.find_element(By.CSS_SELECTOR, '[data-testid="stSkipToContent"]')
+        assert driver.execute_script("return getComputedStyle(arguments[0], '::after').content", skip) == '"본문으로 건너뛰기"'
+        assert driver.execute_script("return getComputedStyle(arguments[0]).fontSize", skip) == "0px"
+
+        # 👎 on the follow-up's answer, with a comment.
+        thumbs = messages(driver)[-1].find_elements(By.CSS_SELECTOR, '[data-testid="stFeedback"] button')
+        assert len(thumbs) == 2
+        thumbs[1].click()
+        comment = WebDriverWait(driver, 30).until(
+            lambda d: messages(d)[-1].find_element(By.CSS_SELECTOR, 'input[aria-label="의견 (선택)"]'))
+        comment.send_keys("예산현액 말고 최종예산이 나왔어요")
+        assert "Press Enter" not in messages(driver)[-1].text  # the comment form has no English hint
+        send = [b for b in messages(driver)[-1].find_elements(By.TAG_NAME, "button") if b.text == "의견 보내기"]
+        send[0].click()
+        WebDriverWait(driver, 30).until(lambda d: "의견 감사합니다" in messages(d)[-1].text)
+        rows = FeedbackStore(state_path(chat_copy.index_dir)).items(rating=-1)
+        assert len(rows) == 1
+        assert rows[0]["question"] == FOLLOW_Q and "2024년" in rows[0]["resolved_question"]
+        assert rows[0]["comment"] == "예산현액 말고 최종예산이 나왔어요" and FIGURE_2024 in rows[0]["answer"]
+        assert rows[0]["conversation_id"] and f"{CONVERSATION_PARAM}={rows[0]['conversation_id']}" in driver.current_url
+
+        # A reload is a new Streamlit session: the conversation comes back from the URL and the store.
+        driver.refresh()
+        WebDriverWait(driver, 120).until(lambda d: len(messages(d)) == 4 and FIGURE_2024 in messages(d)[-1].text)
+        shown = [m.text for m in messages(driver)]
+        assert BUDGET_Q in shown[0] and FIGURE_2025 in shown[1] and FOLLOW_Q in shown[2]
+    except Exception:
+        log.flush()
+        print((tmp_path / "streamlit.log").read_text(encoding="utf-8", errors="replace")[-3000:])
+        raise
+    finally:
+        if driver is not None:
+            driver.quit()
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
