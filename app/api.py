@@ -438,7 +438,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     except IndexMissing as exc:
         print(f"오류: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
-    engine.encoder  # noqa: B018 - loads the model now, so the first question is not the slow one
+    engine.query_encoder  # noqa: B018 - loads the model now, so the first question is not the slow one
     from .conversation import resolver_for
 
     resolver_for(index).measure_words  # noqa: B018 - reads the tables' vocabulary now, not on the first follow-up

@@ -149,7 +149,7 @@ def _get_engine(settings: Settings):
         engine = Engine(_settings)
         # Load now, so the first question does not pay for it. Assigned, not bare: Streamlit's "magic"
         # would st.write a bare expression onto the page.
-        _ = engine.index, engine.encoder
+        _ = engine.index, engine.query_encoder
         return engine
 
     return load(repr(settings), settings)

@@ -30,6 +30,10 @@ class Settings:
     api_token: str = field(default_factory=lambda: os.environ.get("DOCQA_API_TOKEN", ""))
     # JSON {token: {name, organizations}}: tokens that may read only some organizations' reports (app/access.py).
     tokens_file: Path | None = field(default_factory=lambda: _env_path("DOCQA_TOKENS_FILE", None))
+    # "faiss" (FAISS/numpy + bm25s in the index folder) or "milvus" (index/milvus_backend.py).
+    backend: str = field(default_factory=lambda: os.environ.get("DOCQA_BACKEND", "faiss").strip().lower() or "faiss")
+    # Milvus standalone/cluster URI; empty means Milvus Lite at <index-dir>/milvus.db.
+    milvus_uri: str = field(default_factory=lambda: os.environ.get("DOCQA_MILVUS_URI", ""))
     # A running `docqa serve` that `docqa ask` sends questions to instead of loading the model itself.
     server_url: str = field(default_factory=lambda: os.environ.get("DOCQA_SERVER", ""))
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import sys
 import threading
 import time
 from pathlib import Path
@@ -47,6 +48,8 @@ class Engine:
 
         self.model_id = f"{model_fingerprint(self.model_dir)}+p{PASSAGE_FORMAT}"
         self._encoder = None
+        self._query_encoder = None
+        self._milvus = None
         self._index = None
         self._scorer = None
         self._view = None
@@ -65,6 +68,44 @@ class Engine:
             return self._encoder
 
     @property
+    def query_encoder(self):
+        """Questions are embedded through ONNX Runtime when the export exists, so serving never imports torch."""
+        with self._load_lock:
+            if self._query_encoder is None:
+                self._query_encoder = self._onnx_encoder()
+        return self._query_encoder or self.encoder
+
+    def _onnx_encoder(self):
+        from index.onnx_encoder import load_query_encoder
+
+        encoder = load_query_encoder(self.model_dir, self.onnx_dir, self.settings.threads)
+        if encoder is None:
+            print("참고: ONNX 질의 인코더가 없어 torch 인코더를 씁니다; 'docqa index' 가 만들어 둡니다 "
+                  "(no ONNX query encoder; using sentence-transformers)", file=sys.stderr)
+            return False  # asked once: the torch encoder serves from now on
+        encoder.embed_queries(["준비"])
+        return encoder
+
+    @property
+    def onnx_dir(self) -> Path:
+        from index.onnx_encoder import export_dir
+
+        return export_dir(self.settings.model_cache, model_fingerprint(self.model_dir))
+
+    def ensure_onnx(self) -> None:
+        """Export the query encoder once per model (index time; needs torch, which building has loaded)."""
+        from index.onnx_encoder import export, is_exported
+
+        if is_exported(self.onnx_dir):
+            return
+        try:
+            export(self.model_dir, self.onnx_dir, self.settings.threads)
+        except ImportError as e:  # onnx missing: queries keep the torch encoder
+            print(f"참고: ONNX 내보내기를 건너뜁니다 (ONNX export skipped: {e})", file=sys.stderr)
+            return
+        self._query_encoder = None
+
+    @property
     def index(self):
         """The latest generation on disk: another process (serve, chat, CLI) may have written a newer one.
 
@@ -78,12 +119,33 @@ class Engine:
         with self._load_lock:
             if self._index is current:  # not reloaded by another thread meanwhile
                 try:
-                    self._index = DocIndex.load(self.settings.index_dir, current.tokenizer if current else None)
+                    index = DocIndex.load(self.settings.index_dir, current.tokenizer if current else None)
                 except (IndexMissing, OSError, ValueError):
                     if current is None:
                         raise
-                    # A generation that cannot be read yet: keep answering from the one in memory.
+                    return self._index  # a generation that cannot be read yet: keep answering from this one
+                if current is not None:
+                    self._release_backend()  # Milvus Lite's file went with the replaced index folder
+                self._index = self._with_backend(index)
         return self._index
+
+    def _with_backend(self, index):
+        """DOCQA_BACKEND=milvus: searches go to Milvus, kept in step with the index folder."""
+        if self.settings.backend != "milvus":
+            return index
+        from index.milvus_backend import MilvusBackend
+
+        if self._milvus is None:
+            self._milvus = MilvusBackend.for_index(self.settings.index_dir, self.settings.milvus_uri)
+        self._milvus.sync(index, self.settings.index_dir)
+        index.backend = self._milvus
+        return index
+
+    def _release_backend(self) -> None:
+        """Before the index folder is replaced: Milvus Lite's file moves with it, so the client is reopened after."""
+        if self._milvus is not None:
+            self._milvus.close()
+            self._milvus = None
 
     # ------------------------------------------------------------ operations
     def writing(self):
@@ -100,11 +162,13 @@ class Engine:
         from index.store import build_or_update
 
         with self.writing():
+            self._release_backend()
             index, report = build_or_update(
                 self.settings.corpus_dir, self.settings.index_dir, lambda: self.encoder, self.model_id,
                 progress=progress, extra_files=extra_files, previous=self._index, prune=prune,
             )
-            self._index = index  # readers holding the old object finish on it; new requests see the new one
+            self._index = self._with_backend(index)  # readers holding the old object finish on it
+        self.ensure_onnx()
         return report
 
     def add_document(self, path: Path, progress: bool = False):
@@ -126,9 +190,10 @@ class Engine:
         from index.store import remove_documents
 
         with self.writing():
+            self._release_backend()
             index, report = remove_documents(self.settings.corpus_dir, self.settings.index_dir, [file],
                                              previous=self._index)
-            self._index = index
+            self._index = self._with_backend(index)
             source = self.settings.corpus_dir / file
             if source.is_file() and source.resolve().parent == self.settings.corpus_dir.resolve():
                 (self.settings.corpus_dir / REMOVED_DIR).mkdir(exist_ok=True)
@@ -149,17 +214,18 @@ class Engine:
         from index.store import update_files
 
         with self.writing():
+            self._release_backend()
             index, report = update_files(self.settings.corpus_dir, self.settings.index_dir, paths,
                                          lambda: self.encoder, self.model_id, progress=progress,
                                          previous=self._index, force=force)
-            self._index = index
+            self._index = self._with_backend(index)
         return report
 
     def retriever(self, filters: Filters | None = None, k: int = 10):
         from index.retriever import HybridRetriever, SearchFilters
 
         f = SearchFilters(**(filters.model_dump() if filters else {}))
-        return HybridRetriever(self.index, self.encoder, k=k, filters=f)
+        return HybridRetriever(self.index, self.query_encoder, k=k, filters=f)
 
     def scope(self, question: str, filters: Filters | None = None) -> Filters:
         """Explicit filters, else the report(s) the question names by organization and year."""
@@ -191,7 +257,7 @@ class Engine:
     def retrieval(self):
         from index.retrieval import Retrieval
 
-        return Retrieval(self.index, self.encoder)
+        return Retrieval(self.index, self.query_encoder)
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[SearchHit]:
         index = self.index
@@ -207,7 +273,7 @@ class Engine:
         """The generated answer when an LLM endpoint is set and its answer checks out, else the extractive one."""
         from .answer import abstention, answer_from, prepare
 
-        _ = (self.index, self.encoder, self.scorer)  # loading once is not part of a question's latency
+        _ = (self.index, self.query_encoder, self.scorer)  # loading once is not part of a question's latency
         start = time.perf_counter()
         question = question.strip()
         if question:

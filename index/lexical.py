@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
+from pathlib import Path
 
 import bm25s
 import numpy as np
@@ -63,19 +64,35 @@ class KoreanTokenizer:
 class BM25Index:
     """bm25s over pre-tokenized documents; scores every document so filters apply before ranking."""
 
-    def __init__(self, tokenized: list[list[str]]) -> None:
-        self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
-        self.size = len(tokenized)
+    def __init__(self, tokenized: list[list[str]] | None = None, *, bm25: bm25s.BM25 | None = None,
+                 size: int = 0) -> None:
+        self._bm25 = bm25 or bm25s.BM25(k1=1.2, b=0.75)
+        self.size = len(tokenized) if tokenized is not None else size
         if tokenized:
             self._bm25.index(tokenized, show_progress=False)
 
-    def scores(self, query_tokens: list[str]) -> np.ndarray:
+    def save(self, folder: Path) -> None:
+        if self.size:
+            self._bm25.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path, size: int) -> BM25Index | None:
+        """The saved scores, memory-mapped; None when absent (an index from before they were saved)."""
+        if not size:
+            return cls([])
+        if not (folder / "params.index.json").exists():
+            return None
+        return cls(bm25=bm25s.BM25.load(str(folder), mmap=True, show_progress=False), size=size)
+
+    def scores(self, query_tokens: list[str], allowed: np.ndarray | None = None) -> np.ndarray:
+        """BM25 of every document; rows outside `allowed` score 0 (bm25s's weight_mask)."""
         if not self.size or not query_tokens:
             return np.zeros(self.size, dtype=np.float32)
         known = [t for t in query_tokens if t in self._vocab]
         if not known:
             return np.zeros(self.size, dtype=np.float32)
-        return self._bm25.get_scores(known)
+        mask = None if allowed is None else allowed.astype(np.float32)
+        return self._bm25.get_scores(known, weight_mask=mask)
 
     @cached_property
     def _vocab(self) -> set[str]:

@@ -1,6 +1,6 @@
 """Persisted index: chunks, their embeddings in FAISS and the kiwi BM25 index, updated per document.
 
-FAISS is used directly (IndexFlatIP over normalized vectors) rather than through llama-index's
+Dense search is index/dense.py (exact, or FAISS HNSW at scale) rather than llama-index's
 FaissVectorStore, because that store cannot delete, and replacing one changed report must not
 rebuild the others' embeddings.
 """
@@ -9,12 +9,10 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import math
 import os
 import shutil
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -23,7 +21,6 @@ from functools import cache
 from pathlib import Path
 from typing import Protocol
 
-import faiss
 import numpy as np
 
 from ingest.models import Chunk, DocumentMeta
@@ -38,6 +35,7 @@ from ingest.pipeline import (
     write_chunks,
 )
 
+from .dense import DenseIndex, top_k
 from .lexical import BM25Index, KoreanTokenizer
 
 FORMAT_VERSION = 1
@@ -119,7 +117,8 @@ class DocIndex:
     """All chunks with aligned embedding rows; dense and lexical search over them."""
 
     def __init__(self, chunks: list[Chunk], vectors: np.ndarray, docs: list[IndexedDocument], model_id: str,
-                 tokenizer: KoreanTokenizer | None = None, tokens: list[list[str]] | None = None) -> None:
+                 tokenizer: KoreanTokenizer | None = None, tokens: list[list[str]] | None = None,
+                 saved: Path | None = None) -> None:
         self.chunks = chunks
         self.vectors = vectors.astype(np.float32, copy=False)
         self.docs = docs
@@ -127,39 +126,35 @@ class DocIndex:
         self.generation = 0
         self.stamp: tuple[int, int] | None = None  # identity of the meta.json this object was loaded from
         self.tokenizer = tokenizer or KoreanTokenizer()
-        self.faiss = faiss.IndexFlatIP(vectors.shape[1] if vectors.size else 1)
-        if len(chunks):
-            self.faiss.add(self.vectors)
         # Morpheme analysis is the slow part of loading: it is persisted and reused for unchanged chunks.
-        self.tokens = tokens if tokens is not None else [self.tokenizer(c.search_text or c.text) for c in chunks]
-        self.bm25 = BM25Index(self.tokens)
-        self._df = Counter(t for doc in self.tokens for t in set(doc))
+        self._tokens = tokens
+        self._saved = saved  # a loaded index reads its BM25 scores, HNSW graph and tokens from here
+        loaded = BM25Index.load(saved / BM25_DIR, len(chunks)) if saved else None
+        self.bm25 = loaded or BM25Index(self.tokens)
+        self.dense = DenseIndex.load(saved, self.vectors) if saved else DenseIndex.build(self.vectors)
 
-    def idf(self, token: str) -> float:
-        """Rarity of a token across chunks: lets the answerer weigh "드론" above "사업"."""
-        return math.log(1 + (len(self.chunks) + 1) / (self._df.get(token, 0) + 0.5))
+    def upgradable(self) -> bool:
+        """Loaded from a folder written before BM25 scores were saved: saving again speeds every later load."""
+        return self._saved is not None and len(self.chunks) > 0 and not (self._saved / BM25_DIR).exists()
+
+    @property
+    def tokens(self) -> list[list[str]]:
+        """Needed only to update the index: read on first use, not when a server loads it."""
+        if self._tokens is None:
+            self._tokens = _read_tokens(self._saved, len(self.chunks)) if self._saved else None
+        if self._tokens is None:
+            self._tokens = [self.tokenizer(c.search_text or c.text) for c in self.chunks]
+        return self._tokens
 
     # ------------------------------------------------------------ search primitives
     def dense_scores(self, query_vector: np.ndarray, allowed: np.ndarray | None, k: int) -> list[tuple[int, float]]:
         """Top-k (row, cosine) among allowed rows; the filter applies inside FAISS, before ranking."""
-        if not len(self.chunks):
-            return []
-        params = None
-        if allowed is not None:
-            ids = np.flatnonzero(allowed).astype(np.int64)
-            if not len(ids):
-                return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids))
-        scores, rows = self.faiss.search(query_vector.reshape(1, -1).astype(np.float32), min(k, len(self.chunks)),
-                                         params=params)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+        return self.dense.search(query_vector, allowed, k)
 
     def lexical_scores(self, query: str, allowed: np.ndarray | None, k: int) -> list[tuple[int, float]]:
-        scores = self.bm25.scores(self.tokenizer(query))
-        if allowed is not None:
-            scores = np.where(allowed, scores, 0.0)
-        top = np.argsort(-scores, kind="stable")[:k]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        scores = self.bm25.scores(self.tokenizer(query), allowed)
+        matched = np.flatnonzero(scores > 0)  # usually a small share of the rows: rank only those
+        return [(int(matched[i]), float(scores[matched[i]])) for i in top_k(scores[matched], k)]
 
     def document(self, file: str) -> IndexedDocument | None:
         return next((d for d in self.docs if d.file == file), None)
@@ -178,7 +173,8 @@ class DocIndex:
         write_chunks(self.chunks, tmp / "chunks.jsonl")
         np.save(tmp / "vectors.npy", self.vectors)
         (tmp / "tokens.json").write_text(json.dumps(self.tokens, ensure_ascii=False), encoding="utf-8")
-        faiss.write_index(self.faiss, str(tmp / "faiss.index"))
+        self.bm25.save(tmp / BM25_DIR)
+        self.dense.save(tmp)
         (tmp / "docs.json").write_text(
             json.dumps([asdict(d) for d in self.docs], ensure_ascii=False, indent=1), encoding="utf-8"
         )
@@ -218,18 +214,23 @@ class DocIndex:
         if meta.get("format") != FORMAT_VERSION:
             raise IndexMissing(f"색인 형식이 오래되었습니다: docqa index 를 다시 실행하세요 (index format {meta.get('format')})")
         chunks = read_chunks(index_dir / "chunks.jsonl")
-        vectors = np.load(index_dir / "vectors.npy")
+        vectors = np.load(index_dir / "vectors.npy", mmap_mode="r")
         docs = [IndexedDocument(**d) for d in json.loads((index_dir / "docs.json").read_text(encoding="utf-8"))]
-        tokens_path = index_dir / "tokens.json"
-        tokens = json.loads(tokens_path.read_text(encoding="utf-8")) if tokens_path.exists() else None
-        if tokens is not None and len(tokens) != len(chunks):
-            tokens = None
-        index = cls(chunks, vectors, docs, meta["model_id"], tokenizer, tokens)
+        index = cls(chunks, vectors, docs, meta["model_id"], tokenizer, saved=index_dir)
         index.generation = int(meta.get("generation", 0))
         return index
 
 
 LOAD_ATTEMPTS = 5
+BM25_DIR = "bm25"
+
+
+def _read_tokens(index_dir: Path, rows: int) -> list[list[str]] | None:
+    try:
+        tokens = json.loads((index_dir / "tokens.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return tokens if len(tokens) == rows else None
 
 
 class IndexMissing(Exception):
@@ -443,6 +444,8 @@ def _apply(
     changed = _without_duplicates(candidates, hashes, contents, set(report.removed), report)
     same_model = previous is not None and previous.model_id == model_id
     if same_model and not changed and not report.removed:
+        if previous.upgradable():
+            previous.save(index_dir)
         report.generation = previous.generation
         report.seconds = time.perf_counter() - start
         return previous, report

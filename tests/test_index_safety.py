@@ -263,3 +263,28 @@ def test_two_processes_uploading_at_once_both_end_up_indexed(small, tmp_path):
     small._index = None
     assert small.search("자전거 도로 확충 3단계 예산", k=1)[0].file == "serve_upload.txt"
     assert small.search("스마트 쉼터 설치 3단계 예산", k=1)[0].file == "chat_upload.txt"
+
+
+# ------------------------------------------------------------------ every writer saves the loadable layout
+def test_every_writer_saves_bm25_scores_and_a_new_generation(small):
+    from index.store import BM25_DIR, DocIndex
+
+    index_dir = small.settings.index_dir
+    park = small.settings.corpus_dir / "park.txt"
+    park.write_text("Ⅰ. 개요\n□ 공원 조성 사업 예산은 4,321백만원이다.", encoding="utf-8")
+    start = generation_of(index_dir)
+
+    def folder_build():
+        (small.settings.corpus_dir / "b.txt").unlink()
+        return small.build(prune=True)
+
+    for step, write in enumerate([lambda: small.add_document(park), lambda: small.reindex("a.txt"),
+                                  lambda: small.remove("park.txt"), folder_build], 1):
+        report = write()
+        assert report.generation == generation_of(index_dir) == start + step
+        assert (index_dir / BM25_DIR / "params.index.json").exists()
+        assert not (index_dir / "faiss.index").exists()
+        loaded = DocIndex.load(index_dir)
+        assert loaded.generation == report.generation and loaded.bm25.size == len(loaded.chunks)
+        assert len(loaded.tokens) == len(loaded.chunks)
+    assert {d.file for d in small.documents()} == {"a.txt"}
