@@ -51,6 +51,13 @@ class Retrieval:
     def known(self, term: str) -> bool:
         return self._doc_freq(term) > 0
 
+    def mentions(self, term: str, files: list[str]) -> bool:
+        """Whether any chunk of these reports holds the word (all reports when `files` is empty)."""
+        if not files:
+            return self.known(term)
+        scope = set(files)
+        return any(term in t for t, c in zip(self._compact_texts, self.index.chunks) if c.file in scope)
+
     @cached_property
     def _section_lines(self) -> dict[tuple[str, str], list[str]]:
         lines: dict[tuple[str, str], list[str]] = defaultdict(list)
