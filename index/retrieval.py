@@ -55,8 +55,15 @@ class Retrieval:
         """Whether any chunk of these reports holds the word (all reports when `files` is empty)."""
         if not files:
             return self.known(term)
-        scope = set(files)
-        return any(term in t for t, c in zip(self._compact_texts, self.index.chunks) if c.file in scope)
+        return any(term in t for f in files for t in self._compact_texts_by_file.get(f, ()))
+
+    @cached_property
+    def _compact_texts_by_file(self) -> dict[str, list[str]]:
+        """The compact chunk texts grouped by report, so a scoped check reads only those reports."""
+        by_file: dict[str, list[str]] = defaultdict(list)
+        for t, c in zip(self._compact_texts, self.index.chunks):
+            by_file[c.file].append(t)
+        return by_file
 
     @cached_property
     def _section_lines(self) -> dict[tuple[str, str], list[str]]:

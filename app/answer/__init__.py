@@ -133,9 +133,9 @@ def judge(prep: Prepared, scorer: Scorer) -> tuple[Composition, float]:
 
 
 def decide(prep: Prepared, scorer: Scorer) -> Composition:
-    comp, conf = judge(prep, scorer)
     if prep.facts.unknown_share >= scorer.unknown_limit:
         return Composition("")
+    comp, conf = judge(prep, scorer)
     return comp if comp.across_reports or conf >= scorer.threshold else Composition("")
 
 
