@@ -2,7 +2,9 @@
 and headless Chromium (skipped cleanly where Chromium or selenium is missing)."""
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -10,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
+import httpx
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -66,3 +69,50 @@ def headless_chrome(se: SimpleNamespace, profile: Path, height: int):
                 f"--user-data-dir={profile}", f"--window-size=1280,{height}", "--lang=ko-KR"):
         options.add_argument(arg)
     return se.webdriver.Chrome(service=se.Service(str(CHROMEDRIVER)), options=options)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"streamlit exited early with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/_stcore/health", timeout=2).text.strip() == "ok":
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("streamlit did not become healthy")
+
+
+@contextmanager
+def chat_in_browser(se: SimpleNamespace, env: dict, workdir: Path, cwd: Path, height: int) -> Iterator[object]:
+    """The Streamlit chat served on a free port and opened in headless Chromium; yields the driver.
+    On a failure the server's log tail is printed; the server and the browser are always stopped."""
+    from app.chat import streamlit_command
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = workdir / "streamlit.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(streamlit_command(port, headless=True, address="127.0.0.1"), env=env, cwd=cwd,
+                                stdout=log, stderr=subprocess.STDOUT)
+        driver = None
+        try:
+            wait_healthy(url, proc, timeout=60)
+            driver = headless_chrome(se, workdir / "chromium", height)
+            driver.get(url)
+            yield driver
+        except Exception:
+            log.flush()
+            print(log_path.read_text(encoding="utf-8", errors="replace")[-3000:])
+            raise
+        finally:
+            if driver is not None:
+                driver.quit()
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            shutil.rmtree(workdir / "chromium", ignore_errors=True)

@@ -3,12 +3,8 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.chat import (
@@ -20,7 +16,7 @@ from app.chat import (
 )
 from app.models import ABSTAIN_TEXT, Citation
 
-from .helpers import free_port, headless_chrome, selenium
+from .helpers import chat_in_browser, selenium
 
 REPO = Path(__file__).resolve().parent.parent
 CHAT = REPO / "app" / "chat.py"
@@ -178,36 +174,13 @@ def test_document_management_lists_reindexes_and_removes(engine, tmp_path, monke
 
 
 # ------------------------------------------------------------------ end to end in a real browser
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"streamlit exited early with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/_stcore/health", timeout=2).text.strip() == "ok":
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("streamlit did not become healthy")
-
-
 def test_chat_in_browser(engine, tmp_path):
     """Type a question into the real page in headless Chromium, wait for answer and citation, screenshot it."""
     se = selenium()
     By, Keys, WebDriverWait = se.By, se.Keys, se.WebDriverWait
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     env = {**os.environ, **settings_env(engine.settings)}
-    log = (tmp_path / "streamlit.log").open("w")
-    proc = subprocess.Popen(streamlit_command(port, headless=True, address="127.0.0.1"), env=env, cwd=REPO,
-                            stdout=log, stderr=subprocess.STDOUT)
-    driver = None
-    try:
-        _wait_healthy(url, proc, timeout=60)
-        driver = headless_chrome(se, tmp_path / "chromium", 2300)
-        driver.get(url)
+    with chat_in_browser(se, env, tmp_path, REPO, 2300) as driver:
         box = WebDriverWait(driver, 120).until(
             lambda d: d.find_element(By.CSS_SELECTOR, 'textarea[data-testid="stChatInputTextArea"]'))
         box.send_keys(STAFF_Q)
@@ -229,17 +202,3 @@ def test_chat_in_browser(engine, tmp_path):
         assert ABSTAIN_TEXT not in messages[-1].text and CITATION.search(messages[-1].text)
         ARTIFACTS.mkdir(exist_ok=True)
         assert driver.save_screenshot(str(ARTIFACTS / "chat_e2e.png"))
-    except Exception:
-        log.flush()
-        print((tmp_path / "streamlit.log").read_text(encoding="utf-8", errors="replace")[-3000:])
-        raise
-    finally:
-        if driver is not None:
-            driver.quit()
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        shutil.rmtree(tmp_path / "chromium", ignore_errors=True)

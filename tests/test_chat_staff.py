@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from app.chat import CONVERSATION_PARAM, settings_env, streamlit_command
-from tests.helpers import free_port, headless_chrome, selenium
-from tests.test_chat import _wait_healthy
+from tests.helpers import chat_in_browser, selenium
 
 REPO = Path(__file__).resolve().parent.parent
 CHAT = REPO / "app" / "chat.py"
@@ -138,14 +136,8 @@ def test_follow_up_thumbs_down_and_reload_in_browser(chat_copy, tmp_path):
     from app.feedback import FeedbackStore
     from app.state import state_path
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k not in ("DOCQA_API_TOKEN", "DOCQA_TOKENS_FILE")}
     env.update(settings_env(chat_copy))
-    log = (tmp_path / "streamlit.log").open("w")
-    proc = subprocess.Popen(streamlit_command(port, headless=True, address="127.0.0.1"), env=env, cwd=REPO,
-                            stdout=log, stderr=subprocess.STDOUT)
-    driver = None
 
     def messages(d):
         return d.find_elements(By.CSS_SELECTOR, '[data-testid="stChatMessage"]')
@@ -157,10 +149,7 @@ def test_follow_up_thumbs_down_and_reload_in_browser(chat_copy, tmp_path):
         box.send_keys(Keys.ENTER)
         WebDriverWait(driver, 120).until(lambda d: len(messages(d)) >= count and figure in messages(d)[-1].text)
 
-    try:
-        _wait_healthy(url, proc, timeout=60)
-        driver = headless_chrome(se, tmp_path / "chromium", 2000)
-        driver.get(url)
+    with chat_in_browser(se, env, tmp_path, REPO, 2000) as driver:
         ask(BUDGET_Q, 2, FIGURE_2025)
         ask(FOLLOW_Q, 4, FIGURE_2024)
         # The resolved question is written under the answer, once its citations are drawn.
@@ -206,17 +195,3 @@ def test_follow_up_thumbs_down_and_reload_in_browser(chat_copy, tmp_path):
         WebDriverWait(driver, 120).until(lambda d: len(messages(d)) == 4 and FIGURE_2024 in messages(d)[-1].text)
         shown = [m.text for m in messages(driver)]
         assert BUDGET_Q in shown[0] and FIGURE_2025 in shown[1] and FOLLOW_Q in shown[2]
-    except Exception:
-        log.flush()
-        print((tmp_path / "streamlit.log").read_text(encoding="utf-8", errors="replace")[-3000:])
-        raise
-    finally:
-        if driver is not None:
-            driver.quit()
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        shutil.rmtree(tmp_path / "chromium", ignore_errors=True)
