@@ -15,6 +15,8 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
+from .conftest import CORPUS
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
@@ -116,3 +118,16 @@ def chat_in_browser(se: SimpleNamespace, env: dict, workdir: Path, cwd: Path, he
             except subprocess.TimeoutExpired:
                 proc.kill()
             shutil.rmtree(workdir / "chromium", ignore_errors=True)
+
+
+def corpus_and_index_copy(engine, root: Path) -> tuple[Path, Path]:
+    """The corpus PDFs with their manifest and the session index, copied under `root` (nothing re-embedded)."""
+    from index.store import resolve_index_dir
+
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for path in [*CORPUS.glob("*.pdf"), CORPUS / "manifest.json"]:
+        shutil.copy2(path, corpus / path.name)
+    index_dir = root / "index"
+    shutil.copytree(resolve_index_dir(engine.settings.index_dir), index_dir)
+    return corpus, index_dir

@@ -3,7 +3,6 @@ receives another organization's text, figure, citation or page."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,8 @@ from fastapi.testclient import TestClient
 from app.access import Access, TokensFileError, load_grants
 from app.api import create_app
 from app.engine import Engine
+
+from .helpers import corpus_and_index_copy
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
@@ -25,18 +26,12 @@ ADMIN, LIMITED, ALL_TOKEN = "admin-token", "foundation-staff-token", "star-token
 
 @pytest.fixture(scope="module")
 def access_engine(engine, tmp_path_factory) -> Engine:
-    from index.store import resolve_index_dir
-
     root = tmp_path_factory.mktemp("access")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for path in [*CORPUS.glob("*.pdf"), CORPUS / "manifest.json"]:
-        shutil.copy2(path, corpus / path.name)
-    shutil.copytree(resolve_index_dir(engine.settings.index_dir), root / "index")
+    corpus, index_dir = corpus_and_index_copy(engine, root)
     tokens = root / "tokens.json"
     tokens.write_text(json.dumps({LIMITED: {"name": "재단 담당", "organizations": [ORG]},
                                   ALL_TOKEN: {"name": "전체 열람", "organizations": ["*"]}}, ensure_ascii=False))
-    eng = Engine(engine.settings.with_overrides(corpus_dir=corpus, index_dir=root / "index", tokens_file=tokens))
+    eng = Engine(engine.settings.with_overrides(corpus_dir=corpus, index_dir=index_dir, tokens_file=tokens))
     eng._encoder = engine.encoder
     return eng
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import socket
 import threading
 import time
@@ -18,6 +17,8 @@ from app.engine import Engine
 from app.models import ABSTAIN_TEXT, Answer
 from index.store import file_sha256
 from ingest.pipeline import meta_for
+
+from .helpers import corpus_and_index_copy
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
@@ -38,15 +39,7 @@ VOUCHER_LINES = [
 @pytest.fixture(scope="module")
 def api_engine(engine, tmp_path_factory) -> Engine:
     """An Engine on a tmp copy of the corpus, starting from a copy of the session index (no re-embedding)."""
-    from index.store import resolve_index_dir
-
-    root = tmp_path_factory.mktemp("api")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for path in [*CORPUS.glob("*.pdf"), CORPUS / "manifest.json"]:
-        shutil.copy2(path, corpus / path.name)
-    index_dir = root / "index"
-    shutil.copytree(resolve_index_dir(engine.settings.index_dir), index_dir)
+    corpus, index_dir = corpus_and_index_copy(engine, tmp_path_factory.mktemp("api"))
     eng = Engine(engine.settings.with_overrides(corpus_dir=corpus, index_dir=index_dir, api_token=""))
     eng._encoder = engine.encoder  # same model directory: reuse the loaded model instead of loading it twice
     report = eng.build()
@@ -468,14 +461,8 @@ DIGITAL_2020_Q = "2020년 서울디지털재단 서울시 출연금 예산현액
 @pytest.fixture()
 def own_engine(engine, tmp_path) -> Engine:
     """Like `api_engine`, for tests that remove documents: a fresh copy each time."""
-    from index.store import resolve_index_dir
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for path in [*CORPUS.glob("*.pdf"), CORPUS / "manifest.json"]:
-        shutil.copy2(path, corpus / path.name)
-    shutil.copytree(resolve_index_dir(engine.settings.index_dir), tmp_path / "index")
-    eng = Engine(engine.settings.with_overrides(corpus_dir=corpus, index_dir=tmp_path / "index", api_token=""))
+    corpus, index_dir = corpus_and_index_copy(engine, tmp_path)
+    eng = Engine(engine.settings.with_overrides(corpus_dir=corpus, index_dir=index_dir, api_token=""))
     eng._encoder = engine.encoder
     return eng
 
