@@ -23,6 +23,8 @@ class Settings:
         default_factory=lambda: _env_path("DOCQA_MODEL_CACHE", Path.home() / ".cache" / "docqa" / "models")
     )
     threads: int = field(default_factory=lambda: int(os.environ.get("DOCQA_THREADS", "2")))
+    # Processes parsing reports while indexing (files and page ranges of large PDFs); 1 parses in this process.
+    workers: int = field(default_factory=lambda: int(os.environ.get("DOCQA_WORKERS", str(os.cpu_count() or 1))))
     llm_base_url: str = field(default_factory=lambda: os.environ.get("DOCQA_LLM_BASE_URL", ""))
     llm_model: str = field(default_factory=lambda: os.environ.get("DOCQA_LLM_MODEL", ""))
     llm_api_key: str = field(default_factory=lambda: os.environ.get("DOCQA_LLM_API_KEY", ""))

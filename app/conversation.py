@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from index.scope import common_title_words, doc_names, infer_files, question_years
+from ingest.models import TableChunk
 from ingest.normalize import compact
 
 from .answer.intent import COMPARE_CUES, STOPWORDS, TYPE_CUES
@@ -99,7 +100,7 @@ class Resolver:
         columns: dict[tuple[str, str | None], set[str]] = {}
         rows: dict[tuple[str, str | None], set[str]] = {}
         for c in self.chunks:
-            if c.kind == "table":
+            if isinstance(c, TableChunk):
                 columns.setdefault((c.file, c.table_id), set()).update(c.value_columns)
                 rows.setdefault((c.file, c.table_id), set()).update(r.header for r in c.rows)
         # Counted once per table: a word in the columns of many tables is a measure, whatever their length.
@@ -252,7 +253,7 @@ class Resolver:
             if not ev.get("column") or base is None or str(base) not in ev["column"] or ev["file"] not in files:
                 continue
             for c in self.chunks:
-                if c.kind != "table" or c.file != ev["file"] or c.page != ev["page"] or ev["column"] not in c.columns:
+                if not isinstance(c, TableChunk) or c.file != ev["file"] or c.page != ev["page"] or ev["column"] not in c.columns:
                     continue
                 if not any(r.header == ev["row"] for r in c.rows):
                     continue

@@ -166,6 +166,7 @@ class Engine:
             index, report = build_or_update(
                 self.settings.corpus_dir, self.settings.index_dir, lambda: self.encoder, self.model_id,
                 progress=progress, extra_files=extra_files, previous=self._index, prune=prune,
+                workers=self.settings.workers,
             )
             self._index = self._with_backend(index)  # readers holding the old object finish on it
         self.ensure_onnx()
@@ -217,7 +218,8 @@ class Engine:
             self._release_backend()
             index, report = update_files(self.settings.corpus_dir, self.settings.index_dir, paths,
                                          lambda: self.encoder, self.model_id, progress=progress,
-                                         previous=self._index, force=force)
+                                         previous=self._index, force=force,
+                                         workers=self.settings.workers)
             self._index = self._with_backend(index)
         return report
 

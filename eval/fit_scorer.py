@@ -60,7 +60,7 @@ class CachedRetrieval:
         self.inner, self.memo = inner, memo
         # a re-ingested index may keep its size; hits are only reused for the very same chunks
         chunks = inner.index.chunks
-        self.version = hashlib.sha1("".join(f"{c.id}:{len(c.text)}:{len(c.rows)}" for c in chunks).encode()).hexdigest()
+        self.version = hashlib.sha1("".join(f"{c.id}:{c.kind}:{len(c.text)}" for c in chunks).encode()).hexdigest()
 
     def __getattr__(self, name):
         return getattr(self.inner, name)

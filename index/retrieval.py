@@ -8,7 +8,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ingest.models import TableRow
+from ingest.models import TableChunk, TableRow
 from ingest.normalize import compact
 
 from .retriever import Hit, HybridRetriever, SearchFilters
@@ -80,7 +80,7 @@ class Retrieval:
     def _table_rows(self) -> dict[tuple[str, str | None], list[TableRow]]:
         rows: dict[tuple[str, str | None], list[TableRow]] = defaultdict(list)
         for c in self.index.chunks:
-            if c.kind == "table":
+            if isinstance(c, TableChunk):
                 rows[(c.file, c.table_id)].extend(c.rows)
         return rows
 

@@ -7,7 +7,7 @@ import numpy as np
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from ingest.models import Chunk
+from ingest.models import Chunk, TableChunk
 from ingest.normalize import compact
 
 from .store import DocIndex, Encoder
@@ -185,7 +185,7 @@ class HybridRetriever(_IndexRetriever):
 
 def table_match(chunk: Chunk, compact_query: str) -> bool:
     """The question names both a row label and a column label of this table chunk."""
-    if chunk.kind != "table":
+    if not isinstance(chunk, TableChunk):
         return False
     row_hit = any(_label_in(r.header, compact_query) for r in chunk.rows)
     col_hit = any(_label_in(c, compact_query) for c in chunk.value_columns)

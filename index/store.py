@@ -87,6 +87,8 @@ class UpdateReport:
     embedded: int = 0  # chunks that needed new embeddings
     generation: int = 0  # the index generation on disk after this update
     seconds: float = 0.0
+    read_seconds: float = 0.0  # parsing reports into chunks
+    embed_seconds: float = 0.0  # embedding new chunks
 
 
 @cache
@@ -343,6 +345,7 @@ def build_or_update(
     extra_files: list[Path] | None = None,
     previous: DocIndex | None = None,
     prune: bool = False,
+    workers: int = 1,
 ) -> tuple[DocIndex, UpdateReport]:
     """Bring the index in line with the corpus folder: only new or changed reports are re-read and embedded.
 
@@ -361,7 +364,8 @@ def build_or_update(
         previous = _latest(index_dir, previous)
         gone = sorted({d.file for d in previous.docs} - {p.name for p in files}) if previous else []
         return _apply(previous, corpus_dir, index_dir, files, encoder_factory, model_id, progress,
-                      drop=gone if prune else [], missing=[] if prune else gone, whole_folder=True)
+                      drop=gone if prune else [], missing=[] if prune else gone, whole_folder=True,
+                      workers=workers)
 
 
 def update_files(
@@ -373,6 +377,7 @@ def update_files(
     progress: bool = False,
     previous: DocIndex | None = None,
     force: bool = False,
+    workers: int = 1,
 ) -> tuple[DocIndex, UpdateReport]:
     """Index just these reports (an upload, a reindex) and leave every other document as it is.
 
@@ -384,7 +389,7 @@ def update_files(
     with writer_lock(index_dir):
         previous = _latest(index_dir, previous)
         return _apply(previous, corpus_dir, index_dir, paths, encoder_factory, model_id, progress,
-                      force={p.name for p in paths} if force else set())
+                      force={p.name for p in paths} if force else set(), workers=workers)
 
 
 def remove_documents(corpus_dir: Path, index_dir: Path, files: list[str], previous: DocIndex | None = None
@@ -428,6 +433,7 @@ def _apply(
     missing: list[str] | None = None,
     force: set[str] | None = None,
     whole_folder: bool = False,
+    workers: int = 1,
 ) -> tuple[DocIndex, UpdateReport]:
     """The one update: drop some documents, (re)read new or changed `paths`, keep every other document."""
     start = time.perf_counter()
@@ -450,7 +456,9 @@ def _apply(
         report.seconds = time.perf_counter() - start
         return previous, report
 
-    result = ingest_paths(changed, manifest, progress=progress)
+    read_start = time.perf_counter()
+    result = ingest_paths(changed, manifest, progress=progress, workers=workers)
+    report.read_seconds = time.perf_counter() - read_start
     report.failures = result.failures
     if whole_folder and not (report.unchanged or report.duplicates or result.documents):
         raise CorpusRefused("코퍼스 폴더에 읽을 수 있는 보고서가 없습니다 (no readable report in the corpus folder; "
@@ -468,10 +476,13 @@ def _apply(
     cached = {c.id: previous.vectors[i] for i, c in enumerate(previous.chunks)} if same_model else {}
     need = [c for c in chunks if c.id not in cached]
     report.embedded = len(need)
+    embed_start = time.perf_counter()
     if need:
-        encoder = encoder_factory()
-        embedded = encoder.embed_passages([passage_text(c) for c in need], show_progress=progress)
-        cached.update({c.id: v for c, v in zip(need, embedded)})
+        texts = [passage_text(c) for c in need]
+        unique = list(dict.fromkeys(texts))  # repeated page headers and boilerplate are embedded once
+        embedded = dict(zip(unique, encoder_factory().embed_passages(unique, show_progress=progress)))
+        cached.update({c.id: embedded[t] for c, t in zip(need, texts)})
+    report.embed_seconds = time.perf_counter() - embed_start
     dim = len(next(iter(cached.values()))) if cached else (previous.vectors.shape[1] if previous else 1)
     matrix = (np.stack([cached[c.id] for c in chunks]).astype(np.float32) if chunks
               else np.zeros((0, dim), dtype=np.float32))

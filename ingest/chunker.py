@@ -1,7 +1,15 @@
 """Structured document -> chunks: whole small tables or row groups, and section-bounded text."""
 from __future__ import annotations
 
-from .models import Chunk, DocumentMeta, Table, TableRow, stable_id
+from .models import (
+    Chunk,
+    DocumentMeta,
+    Table,
+    TableChunk,
+    TableRow,
+    TextChunk,
+    stable_id,
+)
 from .normalize import number_forms
 from .structure import Structured, TextUnit
 
@@ -23,16 +31,15 @@ def _base(meta: DocumentMeta, page: int | None, section: str) -> dict:
             "page": page, "section": section}
 
 
-def _text_chunks(meta: DocumentMeta, unit: TextUnit) -> list[Chunk]:
-    out: list[Chunk] = []
+def _text_chunks(meta: DocumentMeta, unit: TextUnit) -> list[TextChunk]:
+    out: list[TextChunk] = []
     for i, part in enumerate(_pack(unit.lines, MAX_TEXT_CHARS)):
         text = "\n".join(part)
         search = f"{meta.title} {meta.organization} | {unit.section}\n{text}"
         out.append(
-            Chunk(
+            TextChunk(
                 id=stable_id(meta.file, unit.page, unit.section, i, text),
                 text=text,
-                kind="text",
                 search_text=_with_number_forms(search),
                 **_base(meta, unit.page, unit.section),
             )
@@ -52,9 +59,9 @@ def _pack(lines: list[str], limit: int) -> list[list[str]]:
     return [g for g in groups if g]
 
 
-def _table_chunks(meta: DocumentMeta, table: Table) -> list[Chunk]:
+def _table_chunks(meta: DocumentMeta, table: Table) -> list[TableChunk]:
     groups = [table.rows[i : i + MAX_TABLE_ROWS] for i in range(0, len(table.rows), MAX_TABLE_ROWS)] or [[]]
-    out: list[Chunk] = []
+    out: list[TableChunk] = []
     for n, rows in enumerate(groups):
         text = render_table(table, rows)
         cell_lines = "\n".join(row_facts(table, row) for row in rows)
@@ -62,10 +69,9 @@ def _table_chunks(meta: DocumentMeta, table: Table) -> list[Chunk]:
             f"{meta.title} {meta.organization} | {table.section}\n{table.caption} (단위: {table.unit})\n{cell_lines}"
         )
         out.append(
-            Chunk(
+            TableChunk(
                 id=stable_id(meta.file, table.table_id, n, text),
                 text=text,
-                kind="table",
                 table_id=table.table_id,
                 unit=table.unit,
                 as_of=table.as_of,

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
-from typing import Literal
+from dataclasses import asdict, dataclass, field, fields
+from typing import ClassVar, Literal
 
 ChunkKind = Literal["text", "table"]
 
@@ -85,8 +85,12 @@ class Table(TableShape):
     column_boxes: list[list[float] | None] = field(default_factory=list)  # header cells, aligned with columns
 
 
-@dataclass
-class Chunk(TableShape):
+@dataclass(kw_only=True)
+class Chunk:
+    """What every chunk has: where it comes from and its text. A chunk is a `TextChunk` or a `TableChunk`;
+    only table chunks have rows, columns and a unit, so callers ask `isinstance(c, TableChunk)`."""
+
+    kind: ClassVar[ChunkKind]
     id: str
     text: str  # what is shown and quoted
     file: str
@@ -95,24 +99,46 @@ class Chunk(TableShape):
     date: str
     page: int | None  # 1-based; None when the source has no pages
     section: str  # section path joined with " > "
-    kind: ChunkKind
-    table_id: str | None = None
+    search_text: str = ""  # text used for lexical/dense indexing (adds title, section, "행: 열 = 값" lines)
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": self.kind, **asdict(self)}, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TextChunk | TableChunk:
+        """A chunk as written by `to_json` (also chunks.jsonl of older indexes, whose text chunks carried empty
+        table fields)."""
+        if d.get("kind") == "table":
+            values = _known(TableChunk, d)
+            values["rows"] = [TableRow(**r) for r in values.get("rows", [])]
+            return TableChunk(**values)
+        return TextChunk(**_known(TextChunk, d))
+
+
+def _known(cls: type, d: dict) -> dict:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in d.items() if k in names}
+
+
+@dataclass(kw_only=True)
+class TextChunk(Chunk):
+    """A run of lines under one section heading."""
+
+    kind: ClassVar[ChunkKind] = "text"
+
+
+@dataclass(kw_only=True)
+class TableChunk(Chunk, TableShape):
+    """A whole small table or a group of a long table's rows, with the table's header and unit."""
+
+    kind: ClassVar[ChunkKind] = "table"
+    table_id: str
     unit: str = ""
     as_of: str = ""
     caption: str = ""
     columns: list[str] = field(default_factory=list)
-    rows: list[TableRow] = field(default_factory=list)  # table chunks only: the rows this chunk holds
-    column_boxes: list[list[float] | None] = field(default_factory=list)  # table chunks: header cell boxes
-    search_text: str = ""  # text used for lexical/dense indexing (adds title, section, "행: 열 = 값" lines)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Chunk:
-        d = dict(d)
-        d["rows"] = [TableRow(**r) for r in d.get("rows", [])]
-        return cls(**d)
+    rows: list[TableRow] = field(default_factory=list)  # the rows this chunk holds
+    column_boxes: list[list[float] | None] = field(default_factory=list)  # header cell boxes
 
 
 def stable_id(*parts: object) -> str:

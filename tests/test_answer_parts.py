@@ -26,7 +26,7 @@ from app.answer.scorer import CONFIDENCE_FEATURES, Scorer
 from index.lexical import KoreanTokenizer
 from index.retriever import Hit
 from index.scope import content_years, infer_files
-from ingest.models import Chunk, TableRow
+from ingest.models import Chunk, TableChunk, TableRow, TextChunk
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +38,15 @@ def intent_of(tokenizer, question: str, years=()) -> Intent:
     return parse_intent(question, tokenizer.morphemes, lambda t: 1.0, years)
 
 
-def table_chunk(columns, rows, unit="", caption="", section="", file="a.pdf", page=3, organization="기관") -> Chunk:
-    return Chunk(id=f"t{page}", text="", file=file, title="2025년 업무보고", organization=organization, date="2025",
-                 page=page, section=section, kind="table", unit=unit, caption=caption, columns=columns,
+def table_chunk(columns, rows, unit="", caption="", section="", file="a.pdf", page=3, organization="기관") -> TableChunk:
+    return TableChunk(id=f"t{page}", text="", file=file, title="2025년 업무보고", organization=organization, date="2025",
+                 page=page, section=section, table_id=f"T{page}", unit=unit, caption=caption, columns=columns,
                  rows=[TableRow(header=h, values=v) for h, v in rows])
 
 
-def text_chunk(text, section="", file="a.pdf", page=5) -> Chunk:
-    return Chunk(id=f"x{page}", text=text, file=file, title="2025년 업무보고", organization="기관", date="2025",
-                 page=page, section=section, kind="text")
+def text_chunk(text, section="", file="a.pdf", page=5) -> TextChunk:
+    return TextChunk(id=f"x{page}", text=text, file=file, title="2025년 업무보고", organization="기관", date="2025",
+                 page=page, section=section)
 
 
 def hit(chunk: Chunk, score: float = 1.0) -> Hit:

@@ -9,7 +9,7 @@ from app.answer import cell_boxes
 from app.answer.candidates import Candidate
 from app.pages import parse_boxes, render_page_png
 from index.retriever import Hit
-from ingest.models import Chunk
+from ingest.models import TableChunk
 from ingest.pdf_reader import read_pdf
 from ingest.structure import structure
 
@@ -38,7 +38,7 @@ def test_table_rows_keep_the_boxes_of_their_cells():
 
 
 def _candidate(table, row, column: str) -> Candidate:
-    chunk = Chunk(id="c", text="", file="f.pdf", title="", organization="", date="", page=2, section="", kind="table",
+    chunk = TableChunk(id="c", text="", file="f.pdf", title="", organization="", date="", page=2, section="", table_id="t",
                   columns=table.columns, rows=table.rows, column_boxes=table.column_boxes)
 
     return Candidate(kind="cell", hit=Hit(chunk=chunk, row=0, score=1.0), rank=0, labels="", text="", quote="",

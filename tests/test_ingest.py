@@ -6,14 +6,16 @@ from pathlib import Path
 import pytest
 
 from app.cli import main as cli_main
-from ingest.models import DocumentMeta, Grid, Line
+from ingest.models import Chunk, DocumentMeta, Grid, Line, TableChunk, TextChunk
 from ingest.normalize import clean_label, repair_split_numbers, squash_letter_spacing
 from ingest.pipeline import (
+    PAGES_PER_TASK,
     ingest_corpus,
     ingest_file,
     ingest_paths,
     load_manifest,
     read_chunks,
+    write_chunks,
 )
 from ingest.structure import aligned_grids, structure
 from ingest.text_reader import parse_lines
@@ -68,8 +70,8 @@ def test_chunk_metadata_is_complete_and_ids_stable(chunks_000):
     for c in chunks:
         assert c.file == REPORT_000.name and c.organization == "서울시재단" and c.date == "2025-11"
         assert c.page is not None and 1 <= c.page <= 18
-        assert c.kind in ("text", "table")
-        assert (c.table_id is not None) == (c.kind == "table")
+        assert isinstance(c, TableChunk | TextChunk)
+        assert (c.kind == "table") == isinstance(c, TableChunk)
 
 
 def test_staffing_table_headcounts(chunks_000):
@@ -229,6 +231,48 @@ def test_bad_files_fail_cleanly_and_others_are_ingested(tmp_path):
     assert "인코딩" in reasons["garbled.txt"]
     assert all("\n" not in r for r in reasons.values())
     assert {c.file for c in result.chunks} == {"good.txt"}
+
+
+def test_workers_read_page_ranges_and_give_the_same_chunks(tmp_path):
+    # Issue 12: files and 8-page ranges of large PDFs are parsed in worker processes; pages are independent,
+    # so the chunks (ids, cells, pages, order) must be exactly those of one process, failures included.
+    pdfs = [CORPUS / "2024_디지털정책관_예산안검토보고.pdf", REPORT_000]
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 garbage")
+    manifest = load_manifest(CORPUS)
+    alone = ingest_paths([*pdfs, broken], manifest, workers=1)
+    split = ingest_paths([*pdfs, broken], manifest, workers=2)
+    assert max(d.pages for d in split.documents) > PAGES_PER_TASK  # at least one file was cut into ranges
+    assert [c.to_json() for c in split.chunks] == [c.to_json() for c in alone.chunks]
+    assert [(d.file, d.pages, d.tables, d.chunks) for d in split.documents] == \
+        [(d.file, d.pages, d.tables, d.chunks) for d in alone.documents]
+    assert [f.file for f in split.failures] == ["broken.pdf"] and "PDF" in split.failures[0].reason
+
+
+def test_text_and_table_chunks_are_distinct_types(chunks_000, tmp_path):
+    chunks, _ = chunks_000
+    tables = [c for c in chunks if isinstance(c, TableChunk)]
+    texts = [c for c in chunks if isinstance(c, TextChunk)]
+    assert tables and texts and len(tables) + len(texts) == len(chunks)
+    assert not hasattr(texts[0], "rows") and not hasattr(texts[0], "unit")
+    budget = next(c for c in tables if c.caption == "세입 총괄")
+    assert budget.cell("서울시 출연금", budget.value_columns[0]) == "13,797,110"
+    out = tmp_path / "chunks.jsonl"
+    write_chunks(chunks, out)
+    again = read_chunks(out)
+    assert [type(c) for c in again] == [type(c) for c in chunks] and again == chunks
+
+
+def test_chunks_of_an_older_index_load_as_their_type():
+    # chunks.jsonl written before the split: text chunks carried empty table fields.
+    old_text = {"id": "a", "text": "인력 : 57명", "file": "f.pdf", "title": "t", "organization": "o", "date": "2025",
+                "page": 2, "section": "s", "kind": "text", "table_id": None, "unit": "", "as_of": "", "caption": "",
+                "columns": [], "rows": [], "column_boxes": [], "search_text": "인력 57명"}
+    old_table = {**old_text, "id": "b", "kind": "table", "table_id": "T1", "unit": "천원", "columns": ["구분", "2025"],
+                 "rows": [{"header": "인건비", "values": ["2,824,210"]}]}
+    text, table = Chunk.from_dict(old_text), Chunk.from_dict(old_table)
+    assert isinstance(text, TextChunk) and text.search_text == "인력 57명" and text.page == 2
+    assert isinstance(table, TableChunk) and table.unit == "천원" and table.cell("인건비", "2025") == "2,824,210"
 
 
 def test_cli_ingest_reports_failures_with_exit_code(tmp_path, capsys):

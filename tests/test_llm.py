@@ -10,12 +10,12 @@ import pytest
 
 from app.config import Settings
 from app.llm import check_answer, generate_answer
-from ingest.models import Chunk
+from ingest.models import TextChunk
 
 
-def _chunk(text: str, page: int = 3) -> Chunk:
-    return Chunk(id="c1", text=text, file="2025_서울시재단_주요업무보고.pdf", title="2025년 주요 업무보고",
-                 organization="서울시재단", date="2025-11", page=page, section="세입 총괄", kind="table")
+def _chunk(text: str, page: int = 3) -> TextChunk:
+    return TextChunk(id="c1", text=text, file="2025_서울시재단_주요업무보고.pdf", title="2025년 주요 업무보고",
+                 organization="서울시재단", date="2025-11", page=page, section="세입 총괄")
 
 
 CHUNKS = [_chunk("세입 총괄\n서울시 출연금 | 13,797,110 | 8,193,261"), _chunk("인력 : 57명", page=2)]

@@ -66,3 +66,27 @@ def test_saved_bm25_scores_match_a_rebuilt_index(engine, tmp_path):
     masked = loaded.bm25.scores(words, allowed)
     assert np.all(masked[~allowed] == 0) and np.allclose(masked[allowed], rebuilt.scores(words)[allowed])
     assert not (engine.settings.index_dir / "faiss.index").exists()
+
+
+def test_workers_come_from_environment_and_flags(monkeypatch):
+    from app.config import Settings
+
+    monkeypatch.setenv("DOCQA_WORKERS", "3")
+    assert Settings().workers == 3
+    assert Settings().with_overrides(workers=1).workers == 1
+
+
+def test_bench_ingest_upload_is_answerable(engine):
+    # Issue 12: the upload benchmark adds a report to a copy of a loaded index and asks about it at once.
+    out = subprocess.run(
+        [sys.executable, "scripts/bench_ingest.py", "--upload", "tests/fixtures/busan_gihoekgwan_p5-6.pdf",
+         "--index-dir", str(engine.settings.index_dir), "--corpus", str(engine.settings.corpus_dir),
+         "--workers", "2", "--question", "부울경초광역 경제동맹추진단 2025년 세출 예산은?"],
+        check=False, cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["file"] == "busan_gihoekgwan_p5-6.pdf" and result["pages"] == 2 and result["chunks"] > 0
+    assert 0 < result["upload_s"] <= result["until_answer_s"]
+    assert "문서에서 찾을 수 없습니다" not in result["answer"]
+    assert result["cited"][0] == "busan_gihoekgwan_p5-6.pdf" and "300" in result["answer"]

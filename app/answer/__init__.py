@@ -16,6 +16,7 @@ from index.scope import (
     doc_names,
     names_unknown_organization,
 )
+from ingest.models import TableChunk
 
 from ..models import ABSTAIN_TEXT, Answer, Citation, Evidence
 from .candidates import Candidate, generate
@@ -79,7 +80,7 @@ def prepare(retrieval: RetrievalView, question: str, files: list[str]) -> Prepar
 def _scored_features(intent: Intent, hits: list[Hit], facts: QuestionFacts, retrieval: RetrievalView) -> list[Candidate]:
     lines = {(h.chunk.file, h.chunk.section): retrieval.section_lines(h.chunk.file, h.chunk.section) for h in hits}
     tables = {(h.chunk.file, h.chunk.table_id): retrieval.table_rows(h.chunk.file, h.chunk.table_id)
-              for h in hits if h.chunk.kind == "table"}
+              for h in hits if isinstance(h.chunk, TableChunk)}
     cands = generate(intent, hits, lines, tables)
     for c in cands:
         c.features = features(c, facts)

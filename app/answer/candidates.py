@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from index.retriever import Hit
-from ingest.models import Chunk, TableRow
+from ingest.models import Chunk, TableChunk, TableRow
 from ingest.normalize import compact
 
 from ..korean_numbers import base_unit, value_of
@@ -62,7 +62,7 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
     out: list[Candidate] = []
     seen_tables: set[tuple[str, str | None]] = set()
     for rank, hit in enumerate(hits):
-        if hit.chunk.kind == "table":
+        if isinstance(hit.chunk, TableChunk):
             out += cells(hit, rank, figures_only=intent.answer_type in FIGURE_TYPES)
             out += rows(hit, rank)
             key = (hit.chunk.file, hit.chunk.table_id)
@@ -89,7 +89,7 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
 
 # ------------------------------------------------------------------ tables
 
-def unit_for(chunk: Chunk, column: str, value: str) -> str:
+def unit_for(chunk: TableChunk, column: str, value: str) -> str:
     """The unit a figure is printed in: the table's unit line, % in the cell, or 명 for staffing tables."""
     if value.strip().endswith("%") or not re.search(r"\d", value) or _RATE_COLUMN.search(column):
         return ""
@@ -124,12 +124,12 @@ def _excluded(row: TableRow, excluded: tuple[tuple[str, ...], ...]) -> bool:
     return any(all(w in labels for w in item) for item in excluded)
 
 
-def _row_quote(chunk: Chunk, row: TableRow) -> str:
+def _row_quote(chunk: TableChunk, row: TableRow) -> str:
     cells = " | ".join([row.header, *[v.replace("\n", " ") for v in row.values]])
     return (f"{chunk.caption}: " if chunk.caption else "") + cells
 
 
-def row_summary(chunk: Chunk, row: TableRow, skip: int | None = None) -> str:
+def row_summary(chunk: TableChunk, row: TableRow, skip: int | None = None) -> str:
     """ "인건비: 2025 예산현액 2,824,210천원, 증감률 13.5%": the row's cells with their column labels."""
     parts = []
     for j, (col, val) in enumerate(zip(chunk.value_columns, row.values)):

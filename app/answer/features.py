@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ingest.models import TableChunk
 from ingest.normalize import compact
 
 from .candidates import TOTAL_ROWS, Candidate, is_total, row_summary
@@ -120,7 +121,8 @@ def _years_in(text: str) -> set[int]:
 def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
     intent = q.intent
     chunk = c.chunk
-    context = f"{chunk.caption} {chunk.section} {chunk.title} {chunk.organization}"
+    caption = chunk.caption if isinstance(chunk, TableChunk) else ""
+    context = f"{caption} {chunk.section} {chunk.title} {chunk.organization}"
     own = coverage(intent, c.labels)
     row_cov = coverage(intent, c.table_row.header if c.table_row else "")
     col_cov = coverage(intent, c.column)
