@@ -221,6 +221,8 @@ class Engine:
                                          previous=self._index, force=force,
                                          workers=self.settings.workers)
             self._index = self._with_backend(index)
+        if report.embedded:
+            self.ensure_onnx()  # an index begun by uploads gets its torch-free query encoder too
         return report
 
     def retriever(self, filters: Filters | None = None, k: int = 10):

@@ -254,6 +254,17 @@ def test_upload_text_report_becomes_searchable(client, api_engine):
     assert r.status_code == 200 and r.json()["status"] == "replaced"
 
 
+def test_an_upload_that_embedded_checks_the_query_encoder_export(client, api_engine, monkeypatch):
+    # Issue 12: `docqa index` exported the ONNX query encoder but uploads did not, so an index begun by
+    # uploads kept answering through torch.
+    calls = []
+    monkeypatch.setattr(type(api_engine), "ensure_onnx", lambda self: calls.append(self))
+    text = "\n".join(VOUCHER_LINES).replace("2026년 청년", "2026년 청년 수출판") + "\n"
+    r = upload(client, "청년_바우처_수출.txt", text.encode("utf-8"))
+    assert r.status_code == 200 and r.json()["status"] == "added"
+    assert calls == [api_engine]
+
+
 def test_upload_cp949_text(client):
     r = upload(client, "cp949_보고.txt", "○ 스마트 가로등 설치 예산은 777백만원이다.\n".encode("cp949"))
     assert r.status_code == 200, r.text
