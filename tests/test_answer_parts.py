@@ -254,6 +254,19 @@ def test_compose_parts_by_the_word_that_tells_them_apart(tokenizer):
     assert [c.value for c in comp.chosen] == ["80백만원", "95백만원"]
 
 
+def test_compose_parts_after_shared_context(tokenizer):
+    """ "호당 평균 한도가 A랑 B 각각": the words before A are context both answers share; A is told apart by
+    the word nearest the conjunction (Dacon 민간임대 융자: only B's row was answered before)."""
+    intent = parse_intent("민간임대 융자 호당 평균 한도가 공공지원민간임대랑 준주택전세전환지원 각각 얼마야?",
+                          tokenizer.morphemes, lambda t: {"한도": 5.0, "융자": 4.0, "공공": 2.0}.get(t, 1.0))
+    table = table_chunk(["구분", "지원 한도"], [("(준주택전세전환지원) 민간임대사업자", ["호당 평균 80백만원 이하"]),
+                                                ("(공공지원민간임대) 민간임대사업자", ["호당 평균 95백만원 이하"]),
+                                                ("(장기임대 등) 민간임대사업자", ["호당 평균 90백만원 이하"])])
+    second, first, other = cells(hit(table), 0)
+    comp = compose(intent, [_prob(second, 0.9), _prob(other, 0.85), _prob(first, 0.8)], True, 0.5)
+    assert [c.row for c in comp.chosen] == ["(준주택전세전환지원) 민간임대사업자", "(공공지원민간임대) 민간임대사업자"]
+
+
 def test_compose_two_columns_of_one_row(tokenizer):
     """ "인구정책담당관 정원이랑 현원": the rare row name is shared by both answers; the parts are 정원 and 현원."""
     intent = parse_intent("인구정책담당관 정원이랑 현원 각각 몇 명이야?", tokenizer.morphemes,

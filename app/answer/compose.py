@@ -46,13 +46,13 @@ def compose(intent: Intent, ranked: list[Candidate], confident: bool, part_thres
 
 def _head(part: tuple[str, ...], intent: Intent) -> str:
     """The word a Korean noun phrase is about comes last ("7급 정원" is about 정원); when another part ends
-    the same way ("공공임대랑 민간임대"), the rarest word only this part has tells them apart."""
+    the same way ("공공임대랑 민간임대"), the last word only this part has tells them apart: words before it
+    are the context both parts share ("호당 한도가 공공지원민간임대랑 준주택전세전환지원" -> 공공)."""
     others = {t for p in intent.parts if p is not part for t in p}
     if part[-1] not in others:
         return part[-1]
     own = [t for t in part if t not in others] or list(part)
-    weight = dict(zip(intent.terms, intent.weights))
-    return max(reversed(own), key=lambda t: weight.get(t, 0))
+    return own[-1]
 
 
 def _other_parts(intent: Intent, ranked: list[Candidate], chosen: list[Candidate], threshold: float) -> list[Candidate]:
