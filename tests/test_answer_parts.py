@@ -232,6 +232,16 @@ def test_render_keeps_units_and_korean_amounts():
     assert len(render([c], "amount")) <= FIGURE_CHARS
 
 
+def test_render_gives_a_long_part_the_room_a_short_part_leaves():
+    # Two parts used to get 100 characters each: "(사업예산) 1,299백만원" was cut to "(사업예산) …".
+    cell = next(c for c in cells(hit(STAFF), 0) if c.row == "5급" and c.column == "정원")
+    sentence = ("o (추진배경) AI기반 보안관제 및 정보보안 강화로 사이버위협 대응능력 제고 - o (사업내용) 민간 클라우드 "
+                "서비스 보안관제 확대 및 EDR 시스템 도입 - o (사업예산) 1,299백만원")
+    span = next(c for c in spans(hit(text_chunk(sentence)), 0) if "1,299" in c.text)
+    text = render([cell, span], "amount")
+    assert len(text) <= FIGURE_CHARS and "1,299백만원" in text and "16명" in text
+
+
 def _prob(c: Candidate, p: float) -> Candidate:
     c.probability = p
     return c

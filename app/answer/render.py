@@ -68,10 +68,21 @@ def render(chosen: list[Candidate], answer_type: str, terms: tuple[str, ...] = (
         if only.kind == "span" and answer_type == "reason" and only.before:
             return trim(f"{unbullet(only.before)} {with_row(only)}", limit, terms)
         return trim(with_row(only), limit, terms)
-    share = limit // len(chosen)
-    text = " / ".join(trim(headline(c), share, terms) for c in chosen)
+    heads = [" ".join(headline(c).split()) for c in chosen]
+    text = " / ".join(trim(h, n, terms) for h, n in zip(heads, shares([len(h) for h in heads], limit)))
     context = row_context(chosen)
     return trim(f"{text} — {context}", limit) if context and len(text) < limit else trim(text, limit)
+
+
+def shares(lengths: list[int], limit: int) -> list[int]:
+    """Characters each part may keep: short parts whole, the room they leave split among the long ones
+    (an even split cut "125,286건 차단" to "125,…" beside a 30-character second part)."""
+    room = limit - 3 * (len(lengths) - 1)  # the " / " between parts
+    out = [0] * len(lengths)
+    for n, i in enumerate(sorted(range(len(lengths)), key=lambda j: lengths[j])):
+        out[i] = min(lengths[i], room // (len(lengths) - n))
+        room -= out[i]
+    return out
 
 
 def row_context(chosen: list[Candidate]) -> str:
