@@ -21,7 +21,7 @@ from app.answer.candidates import (
 from app.answer.compose import compose
 from app.answer.features import FEATURES, coverage, features, question_facts
 from app.answer.intent import Intent, parse_intent
-from app.answer.render import FIGURE_CHARS, headline, render, with_row
+from app.answer.render import FIGURE_CHARS, TEXT_CHARS, headline, render, with_row
 from app.answer.scorer import CONFIDENCE_FEATURES, Scorer
 from index.lexical import KoreanTokenizer
 from index.retriever import Hit
@@ -66,6 +66,8 @@ BUDGET = table_chunk(["구분", "2025 예산현액", "2024 최종예산", "증�
     ("정원이랑 현원 각각 몇 명이야?", "count", "lookup"),
     ("집행률이 가장 낮은 사업은?", "rate", "superlative"),
     ("왜 감액됐어?", "reason", "compare"),
+    ("정보통신 인프라 분야 예산 줄어든 주된 이유 뭐야?", "reason", "compare"),  # was a row filter, answered as a list
+    ("예산이 작년보다 줄어든 부서 어디어디야?", "list", "filter"),
     ("담당자가 누구야?", "person", "lookup"),
     ("목적사업 뭐뭐 있어?", "list", "list"),
     ("행사 언제 해?", "date", "lookup"),
@@ -202,6 +204,18 @@ def test_spans_keep_a_bullet_with_its_sub_bullets():
     assert "□ 시범학교 선정 - (선정대상) 잠일초등학교" in texts
 
 
+def test_reason_spans_run_on_to_the_end_of_their_sentence():
+    # 004 p.9: the reason is the end of a sentence the PDF wraps over five lines.
+    chunk = text_chunk("○ “정보통신 인프라 분야” 9개 세부사업에 대한 세출예산은 전년\n도 본예산 대비 약 27억 7천만원 감액"
+                       "(△7.2%) 편성되었으며,\n디지털정책관 사업비의 23.3%를 차지함. 주요 감액 요인으로는\n스마트 서울 "
+                       "CCTV 안전센터 운영 사업과 관련하여 자치구 통합\n플랫폼 연계 구축사업과 자치구 CCTV 통합관제센터 "
+                       "성능보강\n지원사업이 종료되었기 때문으로 파악됨.\n○ “시스템 유지관리 분야” 10개 세부사업")
+    first = next(c for c in spans(hit(chunk), 0, whole_sentences=True) if c.text.startswith("○ “정보통신"))
+    assert first.after.endswith("종료되었기 때문으로 파악됨")
+    plain = next(c for c in spans(hit(chunk), 0) if c.text.startswith("○ “정보통신"))
+    assert "종료되었기" not in plain.after
+
+
 def test_lists_count_items_under_a_heading():
     lines = ["목적사업", "1. 정책연구", "2. 역량강화", "3. 격차해소", "- 세부 내용"]
     c = lists(hit(text_chunk("1. 정책연구", section="재단 > 목적사업")), 0, lines)[0]
@@ -240,6 +254,15 @@ def test_render_gives_a_long_part_the_room_a_short_part_leaves():
     span = next(c for c in spans(hit(text_chunk(sentence)), 0) if "1,299" in c.text)
     text = render([cell, span], "amount")
     assert len(text) <= FIGURE_CHARS and "1,299백만원" in text and "16명" in text
+
+
+def test_a_long_reason_is_read_from_where_it_states_the_reason():
+    background = "○ 데이터기반 분야 8개 세부사업에 대한 세출예산은 전년도 본예산 대비 감액 편성되었으며 " * 9
+    chunk = text_chunk(background + "\n주요 감액 요인으로는 빅데이터 서비스 플랫폼 3단계가 구축 완료되어 미편성한 것임.")
+    c = next(c for c in spans(hit(chunk), 0) if c.text.startswith("주요 감액"))
+    c.before = background
+    text = render([c], "reason")
+    assert len(text) <= TEXT_CHARS and "플랫폼 3단계" in text and "미편성" in text
 
 
 def _prob(c: Candidate, p: float) -> Candidate:

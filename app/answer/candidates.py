@@ -21,6 +21,8 @@ TOTAL_ROWS = frozenset({"계", "합계", "총계", "총합계", "소계", "총�
 _RATE_COLUMN = re.compile(r"[률율]|비율|비중|%|/\s*[A-Z]")
 _HEADCOUNT = re.compile(r"정원|현원|인력|인원|과부족|직급|직원")
 _SPLIT = re.compile(r"(?<=[다음함됨임])\.\s+|\n")
+# Words a sentence states a reason or an opinion with.
+STATED_REASON = re.compile(r"사유|요인|때문|기인|원인|따른\s*것|위하여|위해|필요|지적|의견|권고|바람직")
 _META_LINE = re.compile(r"^\(.*(?:기준|단위).*\)$")
 _ITEM = re.compile(r"^(?:\d{1,2}[.)]|[-－・◦▪○❍●•ㅇ□■▸▹]|[①-⑳]|[가-하][.)])\s*\S")
 _SUB_ITEM = re.compile(r"^(?:[-－・◦▪•※▸▹]|\(\S+\))\s*")
@@ -78,7 +80,7 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
             if intent.operation == "compare":
                 out += differences(hit, rank)
         else:
-            out += spans(hit, rank)
+            out += spans(hit, rank, whole_sentences=intent.answer_type == "reason")
             if intent.operation == "compare":
                 out += span_differences(hit, rank)
             if intent.operation in ("list", "count") or intent.answer_type == "list":
@@ -313,8 +315,9 @@ def pieces(text: str) -> list[str]:
     return [p.strip() for p in _SPLIT.split(text) if len(p.strip()) >= 4 and not _META_LINE.match(p.strip())]
 
 
-def spans(hit: Hit, rank: int) -> list[Candidate]:
-    """A line alone, and with the one or two lines after it (a bullet and its sub-bullets)."""
+def spans(hit: Hit, rank: int, whole_sentences: bool = False) -> list[Candidate]:
+    """A line alone, and with the one or two lines after it (a bullet and its sub-bullets); for a reason,
+    the lines after it run on to the end of the sentence they leave open."""
     lines = pieces(hit.chunk.text)
     out = []
     for i in range(len(lines)):
@@ -323,9 +326,23 @@ def spans(hit: Hit, rank: int) -> list[Candidate]:
                 break
             text = " ".join(lines[i:i + width])
             out.append(Candidate(kind="span", hit=hit, rank=rank, labels=text, text=text, quote=text,
-                                 after=" ".join(lines[i + width:i + width + AFTER_LINES]),
+                                 after=" ".join(_after(lines, i + width, whole_sentences)),
                                  before=lines[i - 1] if i else ""))
     return out
+
+
+# A printed line that stops mid-sentence: not after a sentence ending, a closing bracket or a figure.
+_ENDED = re.compile(r"(?:[다음함됨임요][.]?|[.?!:;)\]」』”’]|\d[\d,.]*\s*[%명건개원천억조]?)$")
+
+
+def _after(lines: list[str], start: int, whole_sentences: bool) -> list[str]:
+    """The lines after a span: AFTER_LINES of them, and with `whole_sentences` on to the end of the sentence
+    the last one leaves open (a PDF wraps "주요 감액 요인으로는 …" over lines, and the reason comes last)."""
+    end = min(start + AFTER_LINES, len(lines))
+    while whole_sentences and start < end < min(start + 2 * AFTER_LINES, len(lines)) \
+            and not _ENDED.search(lines[end - 1]):
+        end += 1
+    return lines[start:end]
 
 
 _COUNTED = re.compile(r"(△?\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(명|건|개|팀|원|천원|백만원|억원|%)")

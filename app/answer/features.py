@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ingest.models import TableChunk
 from ingest.normalize import compact
 
-from .candidates import TOTAL_ROWS, Candidate, is_total, row_summary
+from .candidates import STATED_REASON, TOTAL_ROWS, Candidate, is_total, row_summary
 from .intent import Intent
 
 FEATURES = (
@@ -40,7 +40,6 @@ _REASON = re.compile(r"위해|따라|때문|필요|요구|바람|판단|사료|�
 # "정보산업진흥원(2월), 벡스코(2월), 테크노파크(10월)": names listed side by side in a sentence
 _ITEM_BREAK = re.compile(r"[,·、;∙‧ㆍ]|\s[-ㅇ○◦▪•]\s|\s\d{1,2}\.\s|[①-⑳]")
 # "주된 사유는", "감액 요인으로", "~에 따른 것으로": the sentence that gives a reason names itself one
-_STATED_REASON = re.compile(r"사유|요인|때문|기인|원인|따른\s*것|위하여|위해|필요|지적|의견|권고|바람직")
 _YEAR = re.compile(r"(20\d{2})|[’'‘`](\d{2})(?!\d)")
 _HEADING = re.compile(r"^(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]|[IVX]+\.|\d{1,2}\.|□|■|[가-하]\.)")
 _CHANGE = re.compile(r"증감|증가|감소|대비|차이|변동")
@@ -150,7 +149,7 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         "type_clash": float((concrete and intent.answer_type not in types)
                             or (intent.answer_type == "reason" and c.kind != "span")),
         "enumeration": _enumeration(c, intent),
-        "reason_cue": float(intent.answer_type == "reason" and bool(_STATED_REASON.search(f"{c.text} {c.after}"))),
+        "reason_cue": float(intent.answer_type == "reason" and bool(STATED_REASON.search(f"{c.text} {c.after}"))),
         "has_figure": float(bool(re.search(r"\d", c.value or c.text))),
         "year_fit": float(bool(intent.years) and all(y in years_here for y in intent.years)),
         "year_clash": float(bool(intent.years) and bool(own_years) and not any(y in own_years for y in intent.years)),

@@ -34,6 +34,7 @@ TYPE_CUES: tuple[tuple[str, frozenset[str]], ...] = (
     ("count", frozenset({"인원", "정원", "현원", "인력", "건수", "개수", "명수", "횟수"})),
     ("amount", frozenset({"얼마", "금액", "예산", "비용", "사업비", "액수", "억", "원", "예산액", "총사업비", "단가"})),
 )
+REASON_CUES = dict(TYPE_CUES)["reason"]
 COUNT_COUNTERS = frozenset({"명", "개", "건", "곳", "가지", "회", "개소", "종", "팀", "대", "척", "호", "차례"})
 DATE_COUNTERS = frozenset({"월", "일", "년", "시"})
 DECREASE_CUES = frozenset({"줄", "줄어들", "줄어", "감소", "감액", "삭감", "축소", "하락", "내리", "작아지", "떨어지"})
@@ -187,7 +188,8 @@ def _operation(morphs: list[tuple[str, str]]) -> str:
     forms = {f for f, _ in morphs}
     if forms & SUPERLATIVE_CUES:
         return "superlative"
-    if forms & (DECREASE_CUES | INCREASE_CUES) and forms & WHICH_CUES and not forms & HOW_MUCH_CUES:
+    # "줄어든 부서 어디야" filters rows; "줄어든 이유가 뭐야" asks why, not which
+    if forms & (DECREASE_CUES | INCREASE_CUES) and forms & WHICH_CUES and not forms & (HOW_MUCH_CUES | REASON_CUES):
         return "filter"
     if forms & LIST_CUES:
         return "list"

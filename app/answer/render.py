@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..korean_numbers import format_korean_amount, to_won, value_of
-from .candidates import FIGURE_TYPES, Candidate, row_summary, unbullet
+from .candidates import FIGURE_TYPES, STATED_REASON, Candidate, row_summary, unbullet
 
 FIGURE_CHARS = 200  # a figure answer a person reads at a glance
 TEXT_CHARS = 380  # sentences, lists and reasons (the evaluation reads at most 400)
@@ -65,8 +65,11 @@ def render(chosen: list[Candidate], answer_type: str, terms: tuple[str, ...] = (
         only = chosen[0]
         if only.kind == "list":
             return trim(only.text, limit)  # the count leads; items run on as far as they fit
-        if only.kind == "span" and answer_type == "reason" and only.before:
-            return trim(f"{unbullet(only.before)} {with_row(only)}", limit, terms)
+        if only.kind == "span" and answer_type == "reason":
+            text = f"{unbullet(only.before)} {with_row(only)}" if only.before else with_row(only)
+            # a long passage is read from where it states the reason ("주요 감액 요인으로는 …")
+            cue = STATED_REASON.search(text)
+            return trim(text, limit, (cue.group(),) if cue else terms)
         return trim(with_row(only), limit, terms)
     heads = [" ".join(headline(c).split()) for c in chosen]
     text = " / ".join(trim(h, n, terms) for h, n in zip(heads, shares([len(h) for h in heads], limit)))
