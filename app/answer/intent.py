@@ -35,9 +35,11 @@ TYPE_CUES: tuple[tuple[str, frozenset[str]], ...] = (
     ("amount", frozenset({"얼마", "금액", "예산", "비용", "사업비", "액수", "억", "원", "예산액", "총사업비", "단가"})),
 )
 REASON_CUES = dict(TYPE_CUES)["reason"]
+QUOTE_ENDINGS = frozenset({"라고", "래", "래요", "라는"})
 COUNT_COUNTERS = frozenset({"명", "개", "건", "곳", "가지", "회", "개소", "종", "팀", "대", "척", "호", "차례"})
 DATE_COUNTERS = frozenset({"월", "일", "년", "시"})
-DECREASE_CUES = frozenset({"줄", "줄어들", "줄어", "감소", "감액", "삭감", "축소", "하락", "내리", "작아지", "떨어지"})
+DECREASE_CUES = frozenset({"줄", "줄어들", "줄어", "감소", "감액", "삭감", "축소", "하락", "내리", "작아지", "떨어지",
+                           "깎", "깎이"})
 INCREASE_CUES = frozenset({"늘", "늘어나", "늘어", "증가", "증액", "확대", "상승", "오르", "커지"})
 COMPARE_CUES = DECREASE_CUES | INCREASE_CUES | frozenset({"비교", "차이", "대비", "증감", "변화", "변동", "전년", "달라지"})
 # "어디야", "어느 부서", "뭐야": the answer names rows of a table, not a figure.
@@ -160,8 +162,9 @@ _COUNTED_WHAT = re.compile(r"(?:\d+|[한두세네다섯여섯일곱여덟아홉�
 def _says_list(question: str) -> bool:
     """ "뭐뭐", "어떤 것들", "3개가 뭐야", "몇 개고 뭐야": the answer is a list of names."""
     c = compact(question)
-    return (any(w in c for w in LIST_WORDS) or "어떤것들" in c or "어떤게있" in c
-            or bool(_COUNTED_WHAT.search(question)) or ("몇" in c and ("뭐야" in c or "뭐고" in c or "뭐뭐" in c)))
+    return (any(w in c for w in LIST_WORDS) or "어떤것들" in c or "어떤게있" in c or "어떤거있" in c
+            or bool(_COUNTED_WHAT.search(question))
+            or ("몇" in c and ("뭐야" in c or "뭐고" in c or "뭐뭐" in c or "어떤" in c)))
 
 
 WHICH_TYPES = ("person", "place")  # "누가 더 많아", "어디가 제일 커": which side, not a person or a place
@@ -176,6 +179,8 @@ def _answer_type(morphs: list[tuple[str, str]], operation: str = "lookup") -> st
                 return "date"
             if nxt in COUNT_COUNTERS and not forms & LIST_CUES:
                 return "count"
+    if _asks_what_was_said(morphs):
+        return "reason"
     for kind, cues in TYPE_CUES:
         if operation in ("compare", "superlative") and kind in WHICH_TYPES:
             continue
@@ -184,12 +189,18 @@ def _answer_type(morphs: list[tuple[str, str]], operation: str = "lookup") -> st
     return "text"
 
 
+def _asks_what_was_said(morphs: list[tuple[str, str]]) -> bool:
+    """ "검토보고서는 뭐라고 했어", "뭐래": an opinion or a remark is asked for."""
+    return any(f == "뭐" for f, _ in morphs) and any(f in QUOTE_ENDINGS and t in ("EC", "EF") for f, t in morphs)
+
+
 def _operation(morphs: list[tuple[str, str]]) -> str:
     forms = {f for f, _ in morphs}
     if forms & SUPERLATIVE_CUES:
         return "superlative"
-    # "줄어든 부서 어디야" filters rows; "줄어든 이유가 뭐야" asks why, not which
-    if forms & (DECREASE_CUES | INCREASE_CUES) and forms & WHICH_CUES and not forms & (HOW_MUCH_CUES | REASON_CUES):
+    # "줄어든 부서 어디야" filters rows; "줄어든 이유가 뭐야", "깎인 거에 대해 뭐라고 했어" ask why, not which
+    if forms & (DECREASE_CUES | INCREASE_CUES) and forms & WHICH_CUES and not forms & (HOW_MUCH_CUES | REASON_CUES) \
+            and not _asks_what_was_said(morphs):
         return "filter"
     if forms & LIST_CUES:
         return "list"
