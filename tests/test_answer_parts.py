@@ -243,6 +243,17 @@ def test_features_are_the_named_ones(tokenizer):
     assert f["row_exact"] == 1.0 and f["col_cov"] > 0 and f["type_fit"] == 1.0
 
 
+def test_a_printed_change_fits_a_comparison(tokenizer):
+    # "세입 총계가 전년 대비 몇 % 줄었나요": the printed 증감률 cell was scored as clashing with the comparison.
+    intent = intent_of(tokenizer, "인건비가 전년 대비 몇 % 늘었어?")
+    facts = question_facts(intent, lambda t: True, 1.0)
+    rate = next(c for c in cells(hit(BUDGET), 0) if c.row == "인건비" and c.column == "증감률")
+    level = next(c for c in cells(hit(BUDGET), 0) if c.row == "인건비" and c.column == "2025 예산현액")
+    assert intent.operation == "compare"
+    assert (features(rate, facts)["op_fit"], features(rate, facts)["op_clash"]) == (1.0, 0.0)
+    assert (features(level, facts)["op_fit"], features(level, facts)["op_clash"]) == (0.0, 1.0)
+
+
 def test_render_keeps_units_and_korean_amounts():
     c = next(c for c in cells(hit(BUDGET), 0) if c.row == "서울시 출연금" and c.column == "2025 예산현액")
     assert headline(c).startswith("13,797,110천원")

@@ -129,6 +129,8 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
     types = value_types(c)
     concrete = intent.answer_type in ("amount", "count", "rate", "date")
     years_here = _years_in(f"{c.labels} {context} {chunk.date}")
+    # a printed change ("증감률 △17.0%") answers a comparison as well as a computed difference does
+    op_fit = OP_KIND.get(intent.operation) == c.kind or (intent.operation == "compare" and bool(_CHANGE.search(c.column)))
     own_years = _years_in(c.labels)
     f = {
         "own_cov": own,
@@ -161,8 +163,8 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         "total_unasked": float(_is_total(c) and not intent.wants_total),
         "heading": float(c.kind == "span" and _is_heading(c.text, chunk.section)),
         "length": min(len(c.text), LENGTH_SCALE) / LENGTH_SCALE,
-        "op_fit": float(OP_KIND.get(intent.operation) == c.kind),
-        "op_clash": float(intent.operation in OP_KIND and OP_KIND[intent.operation] != c.kind),
+        "op_fit": float(op_fit),
+        "op_clash": float(intent.operation in OP_KIND and not op_fit),
         "direction_fit": float(c.kind in ("extreme", "filter") and c.direction == (intent.direction or "max")),
         "group_size": min(c.group, GROUP_SCALE) / GROUP_SCALE,
         "change_fit": float(intent.operation == "compare" and bool(_CHANGE.search(c.column))),
