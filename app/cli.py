@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from .config import Settings
+from .config import ConfigError, Settings
 
 
 def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -341,12 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = Settings().with_overrides(
-        corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index_dir", None),
-        workers=getattr(args, "workers", None),
-    )
     try:
-        return args.func(args, settings)
+        return args.func(args, _settings(args))
     except KeyboardInterrupt:
         print("중단했습니다 (interrupted)", file=sys.stderr)
         return 130
@@ -357,11 +353,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers {workers}: 1 이상이어야 합니다 (must be >= 1)")
+    return Settings().with_overrides(
+        corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index_dir", None), workers=workers,
+    )
+
+
 def _user_errors() -> tuple[type[Exception], ...]:
-    """Errors a user can fix (missing index, wrong path or file name); the message says how."""
+    """Errors a user can fix (missing index, wrong path or file name, a bad setting); the message says how."""
     from index.store import CorpusRefused, DocumentNotFound, IndexMissing
 
-    return IndexMissing, CorpusRefused, DocumentNotFound, FileNotFoundError
+    return IndexMissing, CorpusRefused, DocumentNotFound, FileNotFoundError, ConfigError
 
 
 if __name__ == "__main__":

@@ -8,6 +8,23 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+class ConfigError(ValueError):
+    """A DOCQA_* variable or flag with a value docqa cannot use; the message names it."""
+
+
+def _env_number(name: str, default: float, kind: type = int, minimum: float = 1) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise ConfigError(f"{name}={raw!r}: {minimum} 이상의 숫자여야 합니다 (must be a number >= {minimum})")
+    return value
+
+
 def _env_path(name: str, default: Path | None) -> Path | None:
     value = os.environ.get(name)
     return Path(value).expanduser() if value else default
@@ -22,13 +39,13 @@ class Settings:
     model_cache: Path = field(
         default_factory=lambda: _env_path("DOCQA_MODEL_CACHE", Path.home() / ".cache" / "docqa" / "models")
     )
-    threads: int = field(default_factory=lambda: int(os.environ.get("DOCQA_THREADS", "2")))
+    threads: int = field(default_factory=lambda: _env_number("DOCQA_THREADS", 2))
     # Processes parsing reports while indexing (files and page ranges of large PDFs); 1 parses in this process.
-    workers: int = field(default_factory=lambda: int(os.environ.get("DOCQA_WORKERS", str(os.cpu_count() or 1))))
+    workers: int = field(default_factory=lambda: _env_number("DOCQA_WORKERS", os.cpu_count() or 1))
     llm_base_url: str = field(default_factory=lambda: os.environ.get("DOCQA_LLM_BASE_URL", ""))
     llm_model: str = field(default_factory=lambda: os.environ.get("DOCQA_LLM_MODEL", ""))
     llm_api_key: str = field(default_factory=lambda: os.environ.get("DOCQA_LLM_API_KEY", ""))
-    llm_timeout: float = field(default_factory=lambda: float(os.environ.get("DOCQA_LLM_TIMEOUT", "30")))
+    llm_timeout: float = field(default_factory=lambda: _env_number("DOCQA_LLM_TIMEOUT", 30.0, float, 0.1))
     api_token: str = field(default_factory=lambda: os.environ.get("DOCQA_API_TOKEN", ""))
     # JSON {token: {name, organizations}}: tokens that may read only some organizations' reports (app/access.py).
     tokens_file: Path | None = field(default_factory=lambda: _env_path("DOCQA_TOKENS_FILE", None))

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from tests.conftest import REPO
 
@@ -90,3 +91,18 @@ def test_bench_ingest_upload_is_answerable(engine):
     assert 0 < result["upload_s"] <= result["until_answer_s"]
     assert "문서에서 찾을 수 없습니다" not in result["answer"]
     assert result["cited"][0] == "busan_gihoekgwan_p5-6.pdf" and "300" in result["answer"]
+
+
+@pytest.mark.parametrize(("env", "argv", "named"), [
+    ({"DOCQA_WORKERS": "abc"}, ["documents"], "DOCQA_WORKERS"),
+    ({"DOCQA_THREADS": "0"}, ["documents"], "DOCQA_THREADS"),
+    ({}, ["index", "--workers", "0"], "--workers"),
+])
+def test_a_bad_number_setting_is_one_line_and_exit_2(monkeypatch, capsys, env, argv, named):
+    from app.cli import main
+
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and named in err and err.startswith("오류:")
