@@ -254,6 +254,16 @@ def test_a_printed_change_fits_a_comparison(tokenizer):
     assert (features(level, facts)["op_fit"], features(level, facts)["op_clash"]) == (0.0, 1.0)
 
 
+def test_a_cause_stated_with_e_ttareun_is_a_reason(tokenizer):
+    # Busan 푸른도시국 p.41: "왜 늦어지고 있어" is answered by "… 명도소송 절차 이행에 따른 공사 착수 지연".
+    intent = intent_of(tokenizer, "달맞이공원 공사가 왜 늦어지고 있어?")
+    facts = question_facts(intent, lambda t: True, 1.0)
+    chunk = text_chunk("ㅇ 사업명 : 명품 달맞이공원 조성\nㅇ 부동산 무단 점유자에 대한 명도소송 절차 이행에 따른 공사 착수 지연")
+    cause = next(c for c in spans(hit(chunk), 0) if c.text.startswith("ㅇ 부동산"))
+    assert intent.answer_type == "reason"
+    assert features(cause, facts)["reason_cue"] == 1.0
+
+
 def test_render_keeps_units_and_korean_amounts():
     c = next(c for c in cells(hit(BUDGET), 0) if c.row == "서울시 출연금" and c.column == "2025 예산현액")
     assert headline(c).startswith("13,797,110천원")

@@ -22,7 +22,7 @@ _RATE_COLUMN = re.compile(r"[률율]|비율|비중|%|/\s*[A-Z]")
 _HEADCOUNT = re.compile(r"정원|현원|인력|인원|과부족|직급|직원")
 _SPLIT = re.compile(r"(?<=[다음함됨임])\.\s+|\n")
 # Words a sentence states a reason or an opinion with.
-STATED_REASON = re.compile(r"사유|요인|때문|기인|원인|따른\s*것|위하여|위해|필요|지적|의견|권고|바람직")
+STATED_REASON = re.compile(r"사유|요인|때문|기인|원인|따른\s*것|에\s*따른|위하여|위해|필요|지적|의견|권고|바람직")
 _META_LINE = re.compile(r"^\(.*(?:기준|단위).*\)$")
 _ITEM = re.compile(r"^(?:\d{1,2}[.)]|[-－・◦▪○❍●•ㅇ□■▸▹]|[①-⑳]|[가-하][.)])\s*\S")
 _SUB_ITEM = re.compile(r"^(?:[-－・◦▪•※▸▹]|\(\S+\))\s*")
