@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from typing import Protocol
 
 from ingest.normalize import compact
@@ -14,6 +15,8 @@ from ingest.normalize import compact
 _YEAR = re.compile(r"(20\d{2})\s*년?|[’'‘`](\d{2})\s*년?")
 _ORG_NAME = re.compile(r"[가-힣A-Za-z]{2,}(?:공사|공단|재단|진흥원|연구원)")
 MIN_NAME_CHARS = 3
+# Words for a document: a question with one asks for an organization's own report, not a mention of it.
+_DOCUMENT = re.compile(r"보고|계획|자료|예산안|결산")
 
 
 class DocLike(Protocol):
@@ -83,9 +86,14 @@ def content_years(question: str, docs: list[DocLike], files: list[str]) -> list[
     return [y for y in question_years(question) if str(y) not in doc_years]
 
 
-def names_unknown_organization(question: str, docs: list[DocLike], files: list[str]) -> bool:
-    """ "서울교통공사 업무보고" when no report of 서울교통공사 is indexed: the answer is not here."""
+def names_unknown_organization(question: str, docs: list[DocLike], files: list[str],
+                               mentioned: Callable[[str], bool] = lambda _: False) -> bool:
+    """ "서울교통공사 업무보고" when no report of 서울교통공사 is indexed and no report speaks of it: the answer
+    is not here. An organization a report writes about ("부산글로벌도시재단 대표이사") is asked of that report,
+    unless the question wants that organization's own document ("서울교통공사 업무보고에서")."""
     if files:
         return False
     known = compact(" ".join(f"{d.organization} {d.title} {' '.join(d.aliases)}" for d in docs))
-    return any(compact(name) not in known for name in _ORG_NAME.findall(question))
+    own_document = bool(_DOCUMENT.search(question))
+    return any(compact(name) not in known and (own_document or not mentioned(compact(name)))
+               for name in _ORG_NAME.findall(question))

@@ -25,7 +25,7 @@ from app.answer.render import FIGURE_CHARS, TEXT_CHARS, headline, render, with_r
 from app.answer.scorer import CONFIDENCE_FEATURES, Scorer
 from index.lexical import KoreanTokenizer
 from index.retriever import Hit
-from index.scope import content_years, infer_files
+from index.scope import content_years, infer_files, names_unknown_organization
 from ingest.models import Chunk, TableChunk, TableRow, TextChunk
 
 
@@ -447,3 +447,12 @@ def test_a_question_is_embedded_once_across_report_scopes():
         enc.embed_queries(["감사위원회랑 기획관 정원 비교"])
     enc.embed_queries(["다른 질문"])
     assert Counting.calls == 2
+
+
+def test_an_organization_a_report_writes_about_is_not_unknown():
+    # "부산글로벌도시재단 대표이사 누구야" abstained: no report is that foundation's, but 대변인실's names its head.
+    mentioned = {"부산글로벌도시재단", "서울교통공사"}.__contains__
+    assert not names_unknown_organization("부산글로벌도시재단 대표이사 누구야?", BUSAN, [], mentioned)
+    # ... while a question for an organization's own report still finds none here
+    assert names_unknown_organization("서울교통공사 2024년 주요 업무보고에서 정원이 몇 명이야?", BUSAN, [], mentioned)
+    assert names_unknown_organization("부산문화재단 대표이사 누구야?", BUSAN, [], mentioned)

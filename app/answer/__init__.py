@@ -74,7 +74,9 @@ def prepare(retrieval: RetrievalView, question: str, files: list[str]) -> Prepar
             # the whole-question hits of this report count too: its best chunk may rank below PER_FILE_K alone
             per_file[f] = _scored_features(intent, file_hits, file_facts, retrieval) + [
                 c for c in candidates if c.chunk.file == f]
-    return Prepared(intent, facts, hits, candidates, per_file, names_unknown_organization(question, docs, files))
+    everywhere = [d.file for d in docs]
+    unknown = names_unknown_organization(question, docs, files, lambda name: retrieval.mentions(name, everywhere))
+    return Prepared(intent, facts, hits, candidates, per_file, unknown)
 
 
 def _scored_features(intent: Intent, hits: list[Hit], facts: QuestionFacts, retrieval: RetrievalView) -> list[Candidate]:
