@@ -244,6 +244,10 @@ def _add_index_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index-dir", type=Path, help="색인 폴더 (default: var/index, env DOCQA_INDEX_DIR)")
 
 
+def _add_workers_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, help="문서를 읽는 프로세스 수 (parsing processes; default: CPU cores, env DOCQA_WORKERS)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from eval.splits import ALL, SPLITS
 
@@ -256,14 +260,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="보고서를 읽어 청크로 만듭니다 (parse reports into chunks)")
     p.add_argument("--corpus", type=Path, help="보고서 폴더 (default: corpus/, env DOCQA_CORPUS)")
     p.add_argument("--out", type=Path, default=Path("var/chunks.jsonl"), help="청크 JSONL 출력 (default: var/chunks.jsonl)")
-    p.add_argument("--workers", type=int, help="문서를 읽는 프로세스 수 (parsing processes; default: CPU cores, env DOCQA_WORKERS)")
+    _add_workers_flag(p)
     p.add_argument("--quiet", action="store_true", help="진행 표시 없이 (no progress bar)")
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("index", help="색인을 만들거나 갱신합니다: 바뀐 문서만 다시 처리 (build/update the index)")
     p.add_argument("--corpus", type=Path, help="보고서 폴더 (default: corpus/, env DOCQA_CORPUS)")
     _add_index_flags(p)
-    p.add_argument("--workers", type=int, help="문서를 읽는 프로세스 수 (parsing processes; default: CPU cores, env DOCQA_WORKERS)")
+    _add_workers_flag(p)
     p.add_argument("--quiet", action="store_true", help="진행 표시 없이 (no progress bar)")
     p.add_argument("--prune", action="store_true",
                    help="폴더에서 지운 파일을 색인에서도 뺍니다 (remove documents whose file left the folder)")
@@ -283,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reindex", help="문서 하나를 다시 읽어 색인합니다 (re-read one report)")
     p.add_argument("file", help="코퍼스 폴더 안의 파일 이름 (file name in the corpus folder)")
     p.add_argument("--corpus", type=Path, help="보고서 폴더 (default: corpus/, env DOCQA_CORPUS)")
-    p.add_argument("--workers", type=int, help="문서를 읽는 프로세스 수 (parsing processes; default: CPU cores, env DOCQA_WORKERS)")
+    _add_workers_flag(p)
     p.add_argument("--quiet", action="store_true", help="진행 표시 없이 (no progress bar)")
     _add_index_flags(p)
     p.set_defaults(func=_cmd_reindex)

@@ -73,14 +73,10 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     return sorted(p for p in corpus_dir.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED)
 
 
-def parse_file(path: Path, meta: DocumentMeta) -> ParsedDocument:
-    blocks, pages, _ = _join([_read(_Part(path))])
-    return ParsedDocument(meta, blocks, pages)
-
-
 def ingest_file(path: Path, meta: DocumentMeta) -> tuple[list[Chunk], DocumentStats]:
-    start = time.perf_counter()
-    return _chunk(parse_file(path, meta), time.perf_counter() - start)
+    """One file in this process: what `ingest_paths` does per file with one worker."""
+    blocks, pages, seconds = _join([_read(_Part(path))])
+    return _chunk(ParsedDocument(meta, blocks, pages), seconds)
 
 
 def _chunk(parsed: ParsedDocument, seconds: float) -> tuple[list[Chunk], DocumentStats]:

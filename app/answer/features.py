@@ -129,8 +129,9 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
     types = value_types(c)
     concrete = intent.answer_type in ("amount", "count", "rate", "date")
     years_here = _years_in(f"{c.labels} {context} {chunk.date}")
+    printed_change = intent.operation == "compare" and bool(_CHANGE.search(c.column))
     # a printed change ("증감률 △17.0%") answers a comparison as well as a computed difference does
-    op_fit = OP_KIND.get(intent.operation) == c.kind or (intent.operation == "compare" and bool(_CHANGE.search(c.column)))
+    op_fit = OP_KIND.get(intent.operation) == c.kind or printed_change
     own_years = _years_in(c.labels)
     f = {
         "own_cov": own,
@@ -167,7 +168,7 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         "op_clash": float(intent.operation in OP_KIND and not op_fit),
         "direction_fit": float(c.kind in ("extreme", "filter") and c.direction == (intent.direction or "max")),
         "group_size": min(c.group, GROUP_SCALE) / GROUP_SCALE,
-        "change_fit": float(intent.operation == "compare" and bool(_CHANGE.search(c.column))),
+        "change_fit": float(printed_change),
         "unknown_terms": q.unknown_share,
         "missing_rare": _missing_rare(intent, f"{c.labels} {c.text} {c.after} {context}"),
         "no_terms": float(not intent.terms),
