@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from .config import ConfigError, Settings
+from .config import ConfigError, Settings, at_least
 
 
 def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -359,8 +359,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _settings(args: argparse.Namespace) -> Settings:
     workers = getattr(args, "workers", None)
-    if workers is not None and workers < 1:
-        raise ConfigError(f"--workers {workers}: 1 이상이어야 합니다 (must be >= 1)")
+    if workers is not None:
+        at_least("--workers", workers)
     return Settings().with_overrides(
         corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index_dir", None), workers=workers,
     )

@@ -12,6 +12,13 @@ class ConfigError(ValueError):
     """A DOCQA_* variable or flag with a value docqa cannot use; the message names it."""
 
 
+def at_least(name: str, value: float | None, minimum: float = 1, shown: str = "") -> float:
+    """`value` when it is a number >= `minimum`; else ConfigError naming the setting (`shown`: as typed)."""
+    if value is None or value < minimum:
+        raise ConfigError(f"{name}={shown or repr(value)}: {minimum} 이상의 숫자여야 합니다 (must be a number >= {minimum})")
+    return value
+
+
 def _env_number(name: str, default: float, kind: type = int, minimum: float = 1) -> float:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -20,9 +27,7 @@ def _env_number(name: str, default: float, kind: type = int, minimum: float = 1)
         value = kind(raw)
     except ValueError:
         value = None
-    if value is None or value < minimum:
-        raise ConfigError(f"{name}={raw!r}: {minimum} 이상의 숫자여야 합니다 (must be a number >= {minimum})")
-    return value
+    return at_least(name, value, minimum, repr(raw))
 
 
 def _env_path(name: str, default: Path | None) -> Path | None:
