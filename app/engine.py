@@ -126,6 +126,9 @@ class Engine:
                     return self._index  # a generation that cannot be read yet: keep answering from this one
                 if current is not None:
                     self._release_backend()  # Milvus Lite's file went with the replaced index folder
+                if index.upgradable():
+                    print("참고: 이전 형식의 색인이라 불러올 때마다 다시 분석합니다; 'docqa index' 를 한 번 실행하면 "
+                          "빨라집니다 (index saved by an older docqa: run 'docqa index' once)", file=sys.stderr)
                 self._index = self._with_backend(index)
         return self._index
 
@@ -241,7 +244,7 @@ class Engine:
 
     def scope_files(self, question: str, filters: Filters | None = None) -> list[str]:
         """The reports a question is answered from, as file names ([] for all)."""
-        from index.retriever import SearchFilters
+        from index.fusion import SearchFilters
 
         f = self.scope(question, filters)
         if not (f.organizations or f.years):

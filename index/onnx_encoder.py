@@ -12,6 +12,7 @@ import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,9 @@ from index.runtime import DEFAULT_THREADS
 GRAPH = "model.onnx"
 WORDS = "word_embeddings.npy"
 SPEC = "docqa_onnx.json"
-EXPORT_FORMAT = 1
+QUERY_TOKENIZER = "query_tokenizer.json"
+QUERY_IDS = "query_ids.npy"
+EXPORT_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,45 @@ def is_exported(target: Path) -> bool:
         spec = json.loads((target / SPEC).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return spec.get("format") == EXPORT_FORMAT and (target / GRAPH).is_file() and (target / WORDS).is_file()
+    return spec.get("format") == EXPORT_FORMAT and all((target / f).is_file() for f in (GRAPH, WORDS, QUERY_TOKENIZER, QUERY_IDS))
+
+
+# ASCII and Latin-1, Greek, Hangul jamo and syllables, punctuation, letterlike symbols, arrows, math, circled
+# numbers, boxes and shapes, dingbats, CJK punctuation and compatibility units, full-width forms.
+_COVERED = ((0x00, 0xFF), (0x370, 0x3FF), (0x1100, 0x11FF), (0x2000, 0x206F), (0x2100, 0x22FF), (0x2460, 0x27BF),
+            (0x3000, 0x303F), (0x3130, 0x318F), (0x3200, 0x33FF), (0xAC00, 0xD7A3), (0xFF00, 0xFFEF))
+
+
+def covered(ch: str) -> bool:
+    """Characters of Korean reports and questions: Hangul, ASCII, and the punctuation, symbols and circled
+    numbers they print. A query made only of these is tokenized by the small vocabulary."""
+    o = ord(ch)
+    return any(lo <= o <= hi for lo, hi in _COVERED) or ch in "▁・"
+
+
+def query_vocabulary(tokenizer_json: dict) -> tuple[dict, np.ndarray]:
+    """A Unigram tokenizer keeping only the pieces made of `covered` characters, and the original id of each.
+
+    XLM-R's 250k pieces hold ~290 MB in `tokenizers`; the ~90k Korean/ASCII ones ~70 MB. Tokenization is the
+    same for covered text: Viterbi only weighs pieces that occur in the text, and every such piece is kept
+    (so is the lowest-scored piece, which sets the unknown-character penalty)."""
+    model = tokenizer_json["model"]
+    if model.get("type") != "Unigram":
+        raise ValueError(f"query vocabulary: only Unigram tokenizers are reduced (got {model.get('type')})")
+    vocab = model["vocab"]
+    special = {t["id"] for t in tokenizer_json.get("added_tokens", [])} | {model.get("unk_id") or 0}
+    lowest = min(range(len(vocab)), key=lambda i: vocab[i][1])
+    keep = [i for i, (piece, _) in enumerate(vocab) if i in special or i == lowest or all(map(covered, piece))]
+    new_id = {old: new for new, old in enumerate(keep)}
+    reduced = json.loads(json.dumps(tokenizer_json))
+    reduced["model"]["vocab"] = [vocab[i] for i in keep]
+    if model.get("unk_id") is not None:
+        reduced["model"]["unk_id"] = new_id[model["unk_id"]]
+    for token in reduced.get("added_tokens", []):
+        token["id"] = new_id[token["id"]]
+    for token in (reduced.get("post_processor") or {}).get("special_tokens", {}).values():
+        token["ids"] = [new_id[i] for i in token["ids"]]
+    return reduced, np.array(keep, dtype=np.int64)
 
 
 def export(model_dir: Path, target: Path, threads: int = DEFAULT_THREADS) -> Path:
@@ -90,6 +131,10 @@ def export(model_dir: Path, target: Path, threads: int = DEFAULT_THREADS) -> Pat
     tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
     tmp.mkdir(parents=True, exist_ok=True)
     np.save(tmp / WORDS, words.numpy().astype(np.float32))
+    full = json.loads((Path(model_dir) / "tokenizer.json").read_text(encoding="utf-8"))
+    reduced, original_ids = query_vocabulary(full)
+    (tmp / QUERY_TOKENIZER).write_text(json.dumps(reduced, ensure_ascii=False), encoding="utf-8")
+    np.save(tmp / QUERY_IDS, original_ids)
     with torch.no_grad():
         torch.onnx.export(
             Hidden(auto), (words[sample["input_ids"]], sample["attention_mask"]), str(tmp / GRAPH),
@@ -115,21 +160,21 @@ class OnnxQueryEncoder:
         spec = OnnxSpec(**json.loads((graph_dir / SPEC).read_text(encoding="utf-8")))
         self.spec = spec
         self.dim = spec.dim
-        self._tokenizer = Tokenizer.from_file(str(Path(model_dir) / "tokenizer.json"))
-        self._tokenizer.enable_truncation(spec.max_length)
-        self._tokenizer.enable_padding(pad_id=spec.pad_id)
+        self._model_dir = Path(model_dir)
+        self._tokenizer = self._ready(Tokenizer.from_file(str(graph_dir / QUERY_TOKENIZER)))
+        self._original_ids = np.load(graph_dir / QUERY_IDS)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # one short question at a time: the arena's preallocation held ~50 MB for no measurable speed
+        options.enable_cpu_mem_arena = False
         self._words = np.load(graph_dir / WORDS, mmap_mode="r")
         self._session = ort.InferenceSession(str(graph_dir / GRAPH), options, providers=["CPUExecutionProvider"])
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch([self.spec.query_prompt + t for t in texts])
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        ids, mask = self._encode([self.spec.query_prompt + t for t in texts])
         embeds = np.ascontiguousarray(self._words[ids], dtype=np.float32)
         (hidden,) = self._session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})
         weights = mask[..., None].astype(np.float32)
@@ -137,6 +182,29 @@ class OnnxQueryEncoder:
         if self.spec.normalize:
             pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return np.ascontiguousarray(pooled, dtype=np.float32)
+
+
+    def _ready(self, tokenizer):
+        tokenizer.enable_truncation(self.spec.max_length)
+        tokenizer.enable_padding(pad_id=self.spec.pad_id)
+        return tokenizer
+
+    @cached_property
+    def _full_tokenizer(self):
+        from tokenizers import Tokenizer
+
+        return self._ready(Tokenizer.from_file(str(self._model_dir / "tokenizer.json")))
+
+    def _encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids of the full vocabulary: through the small one when it covers every character."""
+        normalizer = self._tokenizer.normalizer
+        if all(covered(ch) for t in texts for ch in normalizer.normalize_str(t)):
+            encodings = self._tokenizer.encode_batch(texts)
+            ids = self._original_ids[np.array([e.ids for e in encodings], dtype=np.int64)]
+        else:
+            encodings = self._full_tokenizer.encode_batch(texts)
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        return ids, np.array([e.attention_mask for e in encodings], dtype=np.int64)
 
 
 def load_query_encoder(model_dir: Path, graph_dir: Path, threads: int = DEFAULT_THREADS) -> OnnxQueryEncoder | None:

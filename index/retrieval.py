@@ -11,7 +11,7 @@ import numpy as np
 from ingest.models import TableChunk, TableRow
 from ingest.normalize import compact
 
-from .retriever import Hit, HybridRetriever, SearchFilters
+from .fusion import Hit, HybridSearch, SearchFilters
 from .store import DocIndex, Encoder, IndexedDocument
 
 
@@ -26,8 +26,7 @@ class Retrieval:
         return self.index.docs
 
     def hits(self, question: str, files: list[str], k: int) -> list[Hit]:
-        retriever = HybridRetriever(self.index, self.encoder, k=k, filters=SearchFilters(files=files))
-        return retriever.hits(question, k)
+        return HybridSearch(self.index, self.encoder, SearchFilters(files=files)).hits(question, k)
 
     def morphemes(self, text: str) -> list[tuple[str, str]]:
         return self.index.tokenizer.morphemes(text)

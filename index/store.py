@@ -120,7 +120,7 @@ class DocIndex:
 
     def __init__(self, chunks: list[Chunk], vectors: np.ndarray, docs: list[IndexedDocument], model_id: str,
                  tokenizer: KoreanTokenizer | None = None, tokens: list[list[str]] | None = None,
-                 saved: Path | None = None) -> None:
+                 saved: Path | None = None, saved_tokens: bool = True) -> None:
         self.chunks = chunks
         self.vectors = vectors.astype(np.float32, copy=False)
         self.docs = docs
@@ -131,19 +131,24 @@ class DocIndex:
         # Morpheme analysis is the slow part of loading: it is persisted and reused for unchanged chunks.
         self._tokens = tokens
         self._saved = saved  # a loaded index reads its BM25 scores, HNSW graph and tokens from here
-        loaded = BM25Index.load(saved / BM25_DIR, len(chunks)) if saved else None
+        # False when the saved tokens came from another analyzer: BM25 is then built again from new tokens
+        self._saved_tokens = saved_tokens
+        loaded = BM25Index.load(saved / BM25_DIR, len(chunks)) if saved and saved_tokens else None
         self.bm25 = loaded or BM25Index(self.tokens)
         self.dense = DenseIndex.load(saved, self.vectors) if saved else DenseIndex.build(self.vectors)
 
     def upgradable(self) -> bool:
-        """Loaded from a folder written before BM25 scores were saved: saving again speeds every later load."""
-        return self._saved is not None and len(self.chunks) > 0 and not (self._saved / BM25_DIR).exists()
+        """Loaded from a folder written before BM25 scores were saved, or tokenized by another analyzer:
+        saving again speeds every later load."""
+        if self._saved is None or not self.chunks:
+            return False
+        return not self._saved_tokens or not (self._saved / BM25_DIR).exists()
 
     @property
     def tokens(self) -> list[list[str]]:
         """Needed only to update the index: read on first use, not when a server loads it."""
         if self._tokens is None:
-            self._tokens = _read_tokens(self._saved, len(self.chunks)) if self._saved else None
+            self._tokens = _read_tokens(self._saved, len(self.chunks)) if self._saved and self._saved_tokens else None
         if self._tokens is None:
             self._tokens = [self.tokenizer(c.search_text or c.text) for c in self.chunks]
         return self._tokens
@@ -182,7 +187,8 @@ class DocIndex:
         )
         (tmp / "meta.json").write_text(
             json.dumps({"format": FORMAT_VERSION, "model_id": self.model_id, "dim": int(self.vectors.shape[1]),
-                        "chunks": len(self.chunks), "generation": self.generation}, ensure_ascii=False),
+                        "chunks": len(self.chunks), "generation": self.generation,
+                        "tokenizer": self.tokenizer.name}, ensure_ascii=False),
             encoding="utf-8",
         )
         old = index_dir.with_name(index_dir.name + ".old")
@@ -218,7 +224,8 @@ class DocIndex:
         chunks = read_chunks(index_dir / "chunks.jsonl")
         vectors = np.load(index_dir / "vectors.npy", mmap_mode="r")
         docs = [IndexedDocument(**d) for d in json.loads((index_dir / "docs.json").read_text(encoding="utf-8"))]
-        index = cls(chunks, vectors, docs, meta["model_id"], tokenizer, saved=index_dir)
+        same_tokens = meta.get("tokenizer") == (tokenizer or KoreanTokenizer).name
+        index = cls(chunks, vectors, docs, meta["model_id"], tokenizer, saved=index_dir, saved_tokens=same_tokens)
         index.generation = int(meta.get("generation", 0))
         return index
 

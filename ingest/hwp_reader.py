@@ -18,8 +18,6 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hwp_hwpx_parser import HWP5Reader, HWPXReader
-
 from .models import Block, Grid, Line
 from .pdf_reader import IngestError
 
@@ -197,6 +195,9 @@ _Record = tuple[int, int, bytes]
 
 
 def _read_hwp5(path: Path) -> list[_Item]:
+    # imported at read time only: answering questions never needs it
+    from hwp_hwpx_parser import HWP5Reader
+
     _check_hwp5_signature(path)
     reader = HWP5Reader(path)
     try:
@@ -344,6 +345,8 @@ _NOT_BODY = {f"{_HP}header", f"{_HP}footer", f"{_HP}secPr"}  # repeated page hea
 
 
 def _read_hwpx(path: Path) -> list[_Item]:
+    from hwp_hwpx_parser import HWPXReader
+
     reader = HWPXReader(path)
     try:
         reader._open()

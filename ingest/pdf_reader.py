@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-import pdfplumber
-from pdfplumber.page import Page
-from pdfplumber.table import Table as PlumberTable
+from typing import TYPE_CHECKING
 
 from .models import Block, Box, Grid, Line
+
+if TYPE_CHECKING:  # pdfplumber is imported when a PDF is read: answering questions never needs it
+    import pdfplumber
+    from pdfplumber.page import Page
+    from pdfplumber.table import Table as PlumberTable
 
 # Ruled tables only: the reports' unruled tables come out of the text lines instead
 # (structure.aligned_tables), which is more faithful than pdfplumber's "text" strategy.
@@ -69,6 +71,8 @@ def read_pdf_part(path: Path, pages: set[int] | range | None = None) -> PdfPart:
 
 
 def _open(path: Path) -> pdfplumber.PDF:
+    import pdfplumber
+
     try:
         return pdfplumber.open(path)
     except Exception as exc:  # pdfminer raises many types for broken files

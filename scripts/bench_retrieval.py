@@ -18,12 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.config import Settings
 from app.engine import Engine
-from index.retriever import (
-    DenseRetriever,
-    FusionWeights,
-    HybridRetriever,
-    LexicalRetriever,
-)
+from index.fusion import FusionWeights
+from index.retriever import DenseRetriever, HybridRetriever, LexicalRetriever
 
 
 def metrics(ranks: list[int | None]) -> dict[str, float]:
@@ -51,7 +47,7 @@ def main() -> int:
     engine = Engine(Settings().with_overrides(index_dir=args.index_dir))
     index = engine.index
     encoder = engine.encoder
-    from index.retriever import SearchFilters
+    from index.fusion import SearchFilters
 
     def scoped(question: str) -> SearchFilters:
         return SearchFilters(**engine.scope(question).model_dump())

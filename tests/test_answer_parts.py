@@ -23,8 +23,8 @@ from app.answer.features import FEATURES, coverage, features, question_facts
 from app.answer.intent import Intent, parse_intent
 from app.answer.render import FIGURE_CHARS, TEXT_CHARS, headline, render, with_row
 from app.answer.scorer import CONFIDENCE_FEATURES, Scorer
+from index.fusion import Hit
 from index.lexical import KoreanTokenizer
-from index.retriever import Hit
 from index.scope import content_years, infer_files, names_unknown_organization
 from ingest.models import Chunk, TableChunk, TableRow, TextChunk
 

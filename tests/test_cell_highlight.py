@@ -8,7 +8,7 @@ import pdfplumber
 from app.answer import cell_boxes
 from app.answer.candidates import Candidate
 from app.pages import parse_boxes, render_page_png
-from index.retriever import Hit
+from index.fusion import Hit
 from ingest.models import TableChunk
 from ingest.pdf_reader import read_pdf
 from ingest.structure import structure

@@ -9,8 +9,8 @@ import pytest
 from app.config import Settings
 from app.engine import Engine
 from app.models import Filters
+from index.fusion import table_match
 from index.lexical import KoreanTokenizer
-from index.retriever import table_match
 from index.store import DocIndex, build_or_update
 from ingest.normalize import compact
 

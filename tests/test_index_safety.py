@@ -288,3 +288,36 @@ def test_every_writer_saves_bm25_scores_and_a_new_generation(small):
         assert loaded.generation == report.generation and loaded.bm25.size == len(loaded.chunks)
         assert len(loaded.tokens) == len(loaded.chunks)
     assert {d.file for d in small.documents()} == {"a.txt"}
+
+
+# ------------------------------------------------------------------ an index tokenized by another analyzer
+def test_index_tokenized_otherwise_is_tokenized_again_and_saved(small, capsys):
+    """An index saved by an earlier analyzer (meta.json without this tokenizer's name, stale tokens) is searched
+    with fresh tokens, and the next `docqa index` saves them, BM25 scores included."""
+    from index.lexical import KoreanTokenizer
+    from index.store import BM25_DIR, DocIndex
+
+    folder = resolve_index_dir(small.settings.index_dir)
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    assert meta["tokenizer"] == KoreanTokenizer.name
+    del meta["tokenizer"]
+    (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    stale = [["낡은"] for _ in json.loads((folder / "tokens.json").read_text(encoding="utf-8"))]
+    (folder / "tokens.json").write_text(json.dumps(stale, ensure_ascii=False), encoding="utf-8")
+
+    loaded = DocIndex.load(small.settings.index_dir)
+    assert loaded.upgradable()
+    assert ["낡은"] not in loaded.tokens and any("도서관" in t for t in loaded.tokens)
+    assert loaded.chunks[loaded.lexical_scores("도서관 운영", None, 1)[0][0]].file == "a.txt"
+
+    small._index = None
+    capsys.readouterr()
+    assert small.index.upgradable()
+    note = capsys.readouterr().err.strip()
+    assert len(note.splitlines()) == 1 and "docqa index" in note
+    small.build()
+    saved = json.loads((resolve_index_dir(small.settings.index_dir) / "meta.json").read_text(encoding="utf-8"))
+    assert saved["tokenizer"] == KoreanTokenizer.name
+    again = DocIndex.load(small.settings.index_dir)
+    assert not again.upgradable() and ["낡은"] not in again.tokens
+    assert (resolve_index_dir(small.settings.index_dir) / BM25_DIR / "params.index.json").exists()

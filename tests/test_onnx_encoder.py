@@ -70,3 +70,23 @@ def test_answering_never_imports_torch(engine):
     answer, imported = out.stdout.strip().splitlines()[-2:]
     assert "13,797,110" in answer
     assert imported == "False False"
+
+
+def test_small_query_vocabulary_gives_the_full_tokenizers_ids(engine):
+    """Questions are tokenized by the Korean/ASCII part of the 250k vocabulary (~70 MB instead of ~290 MB),
+    with the ids the full tokenizer gives; a question with other characters (Hanja) uses the full one."""
+    from tokenizers import Tokenizer
+
+    from index.onnx_encoder import covered
+
+    onnx = engine.query_encoder
+    full = Tokenizer.from_file(str(engine.model_dir / "tokenizer.json"))
+    full.enable_truncation(onnx.spec.max_length)
+    texts = [c.text for c in engine.index.chunks[::5]] + GOLD + ["老人 복지 예산은?", "☎ 담당자 연락처 × 2"]
+    normalize = onnx._tokenizer.normalizer.normalize_str
+    assert sum(all(map(covered, normalize(t))) for t in texts) >= 0.9 * len(texts)
+    assert not all(map(covered, normalize("老人 복지 예산은?")))
+    for text in texts:
+        ids, mask = onnx._encode([text])
+        assert ids[0].tolist() == full.encode(text).ids, text[:60]
+        assert mask[0].sum() == len(ids[0])

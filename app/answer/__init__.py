@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from index.retriever import Hit
+from index.fusion import Hit
 from index.scope import (
     common_title_words,
     content_years,

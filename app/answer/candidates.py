@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from index.retriever import Hit
+from index.fusion import Hit
 from ingest.models import Chunk, TableChunk, TableRow
 from ingest.normalize import compact
 
