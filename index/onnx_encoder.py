@@ -70,7 +70,7 @@ def covered(ch: str) -> bool:
 def query_vocabulary(tokenizer_json: dict) -> tuple[dict, np.ndarray]:
     """A Unigram tokenizer keeping only the pieces made of `covered` characters, and the original id of each.
 
-    XLM-R's 250k pieces hold ~290 MB in `tokenizers`; the ~90k Korean/ASCII ones ~70 MB. Tokenization is the
+    XLM-R's 250k pieces hold ~290 MB in `tokenizers`; the ~110k covered ones ~70 MB. Tokenization is the
     same for covered text: Viterbi only weighs pieces that occur in the text, and every such piece is kept
     (so is the lowest-scored piece, which sets the unknown-character penalty)."""
     model = tokenizer_json["model"]
@@ -182,7 +182,6 @@ class OnnxQueryEncoder:
         if self.spec.normalize:
             pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return np.ascontiguousarray(pooled, dtype=np.float32)
-
 
     def _ready(self, tokenizer):
         tokenizer.enable_truncation(self.spec.max_length)
