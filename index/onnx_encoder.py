@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.runtime import DEFAULT_THREADS
+from index.runtime import DEFAULT_THREADS, release_free_memory
 
 GRAPH = "model.onnx"
 WORDS = "word_embeddings.npy"
@@ -170,6 +170,7 @@ class OnnxQueryEncoder:
         options.enable_cpu_mem_arena = False
         self._words = np.load(graph_dir / WORDS, mmap_mode="r")
         self._session = ort.InferenceSession(str(graph_dir / GRAPH), options, providers=["CPUExecutionProvider"])
+        release_free_memory()
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

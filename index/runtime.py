@@ -47,3 +47,19 @@ def apply_torch_threads(threads: int = DEFAULT_THREADS) -> None:
 
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
+
+
+def release_free_memory() -> None:
+    """Hand memory freed inside the C heap back to the system (glibc only; elsewhere nothing happens).
+
+    Loading the query encoder parses an 86 MB graph and a 4 MB tokenizer file; glibc keeps the ~50 MB of
+    freed parse buffers mapped, so without this a cold `docqa ask` peaked at ~620 MB instead of ~585 MB.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # musl and other C libraries have no malloc_trim
+        return

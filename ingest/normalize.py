@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from functools import lru_cache
 
 _HANGUL = "가-힣"
 # A run of single Hangul syllables separated by single spaces: "기 본 현 황".
@@ -52,6 +53,8 @@ def strip_html(cell: str) -> str:
     return "\n".join(ln for ln in lines if ln)
 
 
+# The answerer compacts the same labels and contexts for every candidate of a question (~3,000 calls each).
+@lru_cache(maxsize=1 << 16)
 def compact(text: str) -> str:
     """Whitespace-free form used for robust substring matching."""
     return _WS.sub("", unicodedata.normalize("NFKC", text or ""))

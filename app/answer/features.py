@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ingest.models import TableChunk
 from ingest.normalize import compact
@@ -67,12 +68,18 @@ def coverage(intent: Intent, text: str) -> float:
     """Rarity-weighted share of the question's words found in `text` (compact substring match)."""
     if not intent.terms:
         return 0
-    c = compact(text).lower()
+    c = _folded(text)
     total = sum(intent.weights) or 1
     return sum(w for t, w in zip(intent.terms, intent.weights) if t in c) / total
 
 
-def value_types(c: Candidate) -> set[str]:
+@lru_cache(maxsize=1 << 14)
+def _folded(text: str) -> str:
+    """compact(text).lower(), once per text: the candidates of one question share their row and context texts."""
+    return compact(text).lower()
+
+
+def value_types(c: Candidate) -> set[str] | frozenset[str]:
     """Kinds of answer a candidate can give: amount, count, rate, date, person, place, reason, list."""
     if c.kind in ("list", "filter"):
         return {"list", "count"}
@@ -95,9 +102,10 @@ _TYPE_PATTERNS = (("amount", _AMOUNT), ("count", _COUNT), ("rate", _RATE), ("dat
 NEAR_CHARS = 40  # how far after a question word the asked figure may stand to count as "next to it"
 
 
-def _span_types(text: str) -> set[str]:
-    found = {name for name, rx in _TYPE_PATTERNS if rx.search(text)}
-    return found | ({"text"} if not found else set())
+@lru_cache(maxsize=1 << 14)
+def _span_types(text: str) -> frozenset[str]:
+    found = frozenset(name for name, rx in _TYPE_PATTERNS if rx.search(text))
+    return found or frozenset({"text"})
 
 
 def _near_figure(c: Candidate, intent: Intent) -> float:
@@ -113,8 +121,9 @@ def _near_figure(c: Candidate, intent: Intent) -> float:
     return near / len(found)
 
 
-def _years_in(text: str) -> set[int]:
-    return {int(m.group(1) or f"20{m.group(2)}") for m in _YEAR.finditer(text)}
+@lru_cache(maxsize=1 << 14)
+def _years_in(text: str) -> frozenset[int]:
+    return frozenset(int(m.group(1) or f"20{m.group(2)}") for m in _YEAR.finditer(text))
 
 
 def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
@@ -194,7 +203,7 @@ def _phrase_coverage(intent: Intent, text: str) -> float:
     pairs = [a + b for a, b in zip(intent.terms, intent.terms[1:])]
     if not pairs:
         return 0
-    c = compact(text).lower()
+    c = _folded(text)
     return sum(p in c for p in pairs) / len(pairs)
 
 
@@ -202,7 +211,7 @@ def _missing_rare(intent: Intent, text: str) -> float:
     """How rare the rarest question word the candidate lacks is, against the rarest word asked (0: none lacking)."""
     if not intent.terms:
         return 0
-    c = compact(text).lower()
+    c = _folded(text)
     missing = [w for t, w in zip(intent.terms, intent.weights) if t not in c]
     return max(missing, default=0) / max(intent.weights)
 
@@ -229,5 +238,5 @@ def _part_coverage(c: Candidate, intent: Intent) -> float:
     text = c.labels
     if c.table_row is not None:
         text += " " + " ".join(c.chunk.value_columns) + " " + row_summary(c.chunk, c.table_row)
-    c_text = compact(text).lower()
+    c_text = _folded(text)
     return sum(1 for part in intent.parts if any(t in c_text for t in part)) / len(intent.parts)
