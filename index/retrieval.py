@@ -86,6 +86,24 @@ class Retrieval:
         return self._section_lines.get((file, section), [])
 
     @cached_property
+    def _position(self) -> dict[str, int]:
+        return {c.id: i for i, c in enumerate(self.index.chunks)}
+
+    def following_lines(self, chunk_id: str, n: int) -> list[str]:
+        """The first `n` lines of text after a chunk in its report: a heading chunked alone ("□ … 종합감사 실시")
+        is followed by its items in the next chunk. A table or another report ends them."""
+        chunks = self.index.chunks
+        i = self._position.get(chunk_id)
+        if i is None:
+            return []
+        out: list[str] = []
+        for c in chunks[i + 1:]:
+            if len(out) >= n or c.file != chunks[i].file or c.kind != "text":
+                break
+            out.extend(ln.strip() for ln in c.text.split("\n") if ln.strip())
+        return out[:n]
+
+    @cached_property
     def _table_rows(self) -> dict[tuple[str, str | None], list[TableRow]]:
         rows: dict[tuple[str, str | None], list[TableRow]] = defaultdict(list)
         for c in self.index.chunks:

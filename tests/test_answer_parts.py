@@ -492,6 +492,9 @@ class CountingView:
     def table_rows(self, file, table_id):
         return []
 
+    def following_lines(self, chunk_id, n):
+        return []
+
 
 def test_a_long_archive_is_not_read_report_by_report(tokenizer):
     """ "서울시재단 5급 현원은 지금 몇 명" over 30 years of one body's reports scoped to all 30 and searched 31
@@ -515,3 +518,15 @@ def test_reports_named_together_are_each_read(tokenizer):
     prep = prepare(view, "기획관이랑 대변인실 5급 현원 비교", ["a.pdf", "b.pdf"])
     assert view.searches == [["a.pdf", "b.pdf"], ["a.pdf"], ["b.pdf"]]
     assert list(prep.per_file) == ["a.pdf", "b.pdf"]
+
+
+def test_a_heading_chunked_alone_reads_on_into_its_items():
+    """ "감사위원회 출자·출연기관 종합감사 어디어디": the heading was chunked alone and its items opened the next
+    chunk, so the answer stopped at the heading."""
+    heading = text_chunk("□ 기관운영 효율화를 담보하는 출자․출연기관 종합감사 실시", page=11)
+    following = ["○ (감사대상) 출자·출연 4개 기관", "- 정보산업진흥원(2월), 벡스코(2월), 테크노파크(10월)"]
+    alone = spans(hit(heading), 0)
+    read_on = spans(hit(heading), 0, following=following)
+    assert [c.text for c in read_on] == [c.text for c in alone]  # the candidates are the chunk's own lines
+    assert alone[0].after == ""
+    assert "벡스코" in read_on[0].after and read_on[0].after.startswith("○ (감사대상)")

@@ -159,3 +159,22 @@ def test_word_rarity_is_counted_on_a_sample_of_a_large_index(engine, monkeypatch
     word = next(w for t in texts for w in (t[:12], t[-12:]) if len(w) == 12 and not any(w in s for s in sampled._sample))
     assert sampled._doc_freq(word) == 0  # the sample never saw it...
     assert sampled.known(word) and not sampled.known("xyzq없는말")  # ...yet the index holds it
+
+
+def test_following_lines_run_into_the_next_chunk_of_the_same_report(engine):
+    from index.retrieval import Retrieval
+
+    index = engine.index
+    view = Retrieval(index, None)
+    chunks = index.chunks
+    def lines(c):
+        return [ln.strip() for ln in c.text.split("\n") if ln.strip()]
+
+    i = next(i for i in range(len(chunks) - 2) if chunks[i].file == chunks[i + 1].file == chunks[i + 2].file
+             and chunks[i + 1].kind == chunks[i + 2].kind == "text" and len(lines(chunks[i + 1])) == 1)
+    assert view.following_lines(chunks[i].id, 2) == lines(chunks[i + 1]) + lines(chunks[i + 2])[:1]
+    boundary = next(i for i in range(len(chunks) - 1) if chunks[i].file != chunks[i + 1].file)
+    assert view.following_lines(chunks[boundary].id, 3) == []  # another report is not read on into
+    before_table = next(i for i in range(len(chunks) - 1) if chunks[i + 1].kind == "table")
+    assert view.following_lines(chunks[before_table].id, 3) == []
+    assert view.following_lines("no-such-chunk", 3) == []

@@ -19,7 +19,7 @@ from index.scope import (
 from ingest.models import TableChunk
 
 from ..models import ABSTAIN_TEXT, Answer, Citation, Evidence
-from .candidates import Candidate, generate
+from .candidates import AFTER_LINES, Candidate, generate
 from .compose import Composition, compose
 from .features import QuestionFacts, features, question_facts
 from .intent import Intent, parse_intent
@@ -45,6 +45,7 @@ class RetrievalView(Protocol):
     def known(self, term: str) -> bool: ...
     def mentions(self, term: str, files: list[str]) -> bool: ...
     def section_lines(self, file: str, section: str) -> list[str]: ...
+    def following_lines(self, chunk_id: str, n: int) -> list[str]: ...
     def table_rows(self, file: str, table_id: str | None) -> list: ...
 
 
@@ -93,7 +94,8 @@ def _scored_features(intent: Intent, hits: list[Hit], facts: QuestionFacts, retr
     lines = {(h.chunk.file, h.chunk.section): retrieval.section_lines(h.chunk.file, h.chunk.section) for h in hits}
     tables = {(h.chunk.file, h.chunk.table_id): retrieval.table_rows(h.chunk.file, h.chunk.table_id)
               for h in hits if isinstance(h.chunk, TableChunk)}
-    cands = generate(intent, hits, lines, tables)
+    following = {h.chunk.id: retrieval.following_lines(h.chunk.id, AFTER_LINES) for h in hits}
+    cands = generate(intent, hits, lines, tables, following)
     for c in cands:
         c.features = features(c, facts)
     return cands

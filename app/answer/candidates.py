@@ -58,9 +58,12 @@ class Candidate:
 
 
 def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str], list[str]],
-             table_rows: dict[tuple[str, str], list[TableRow]]) -> list[Candidate]:
+             table_rows: dict[tuple[str, str], list[TableRow]],
+             following: dict[str, list[str]] | None = None) -> list[Candidate]:
     """All candidates from the retrieved chunks; `section_lines` holds every text line per (file, section),
-    `table_rows` every row of a table per (file, table id), since a long table spans several chunks."""
+    `table_rows` every row of a table per (file, table id), since a long table spans several chunks, and
+    `following` the text lines after a chunk (chunk id -> lines), read after a sentence that ends its chunk."""
+    following = following or {}
     out: list[Candidate] = []
     seen_tables: set[tuple[str, str | None]] = set()
     for rank, hit in enumerate(hits):
@@ -80,7 +83,8 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
             if intent.operation == "compare":
                 out += differences(hit, rank)
         else:
-            out += spans(hit, rank, whole_sentences=intent.answer_type == "reason")
+            out += spans(hit, rank, whole_sentences=intent.answer_type == "reason",
+                         following=following.get(hit.chunk.id, []))
             if intent.operation == "compare":
                 out += span_differences(hit, rank)
             if intent.operation in ("list", "count") or intent.answer_type == "list":
@@ -315,10 +319,11 @@ def pieces(text: str) -> list[str]:
     return [p.strip() for p in _SPLIT.split(text) if len(p.strip()) >= 4 and not _META_LINE.match(p.strip())]
 
 
-def spans(hit: Hit, rank: int, whole_sentences: bool = False) -> list[Candidate]:
+def spans(hit: Hit, rank: int, whole_sentences: bool = False, following: list[str] = ()) -> list[Candidate]:
     """A line alone, and with the one or two lines after it (a bullet and its sub-bullets); for a reason,
-    the lines after it run on to the end of the sentence they leave open."""
+    the lines after it run on to the end of the sentence they leave open, into the next chunk if need be."""
     lines = pieces(hit.chunk.text)
+    read_on = lines + pieces("\n".join(following))
     out = []
     for i in range(len(lines)):
         for width in SPAN_WIDTHS:
@@ -326,7 +331,7 @@ def spans(hit: Hit, rank: int, whole_sentences: bool = False) -> list[Candidate]
                 break
             text = " ".join(lines[i:i + width])
             out.append(Candidate(kind="span", hit=hit, rank=rank, labels=text, text=text, quote=text,
-                                 after=" ".join(_after(lines, i + width, whole_sentences)),
+                                 after=" ".join(_after(read_on, i + width, whole_sentences)),
                                  before=lines[i - 1] if i else ""))
     return out
 
