@@ -43,6 +43,15 @@ def clean_label(text: str) -> str:
     return squash_letter_spacing(text, short=True)
 
 
+# Control characters some PDF exports print between words ("국세감면액은\x07’22년"): they read as spaces.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_controls(text: str) -> str:
+    """Control characters as spaces, so words a PDF separated with them stay apart and match."""
+    return _CONTROL.sub(" ", text)
+
+
 def strip_html(cell: str) -> str:
     """Render an HTML fragment cell as text, one line per paragraph or list item."""
     if "<" not in cell:

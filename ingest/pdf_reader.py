@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .models import Block, Box, Grid, Line
+from .normalize import strip_controls
 
 if TYPE_CHECKING:  # pdfplumber is imported when a PDF is read: answering questions never needs it
     import pdfplumber
@@ -108,7 +109,7 @@ def _read_page(page: Page, number: int) -> tuple[list[Block], int]:
     placed: list[tuple[float, Block]] = []
     text_page = page.filter(outside) if boxes else page
     for ln in text_page.extract_text_lines(x_tolerance=TEXT_X_TOLERANCE, return_chars=False):
-        text = ln["text"].strip()
+        text = strip_controls(ln["text"]).strip()
         if text:
             placed.append((ln["top"], Line(text, number)))
     for table in tables:
@@ -134,7 +135,8 @@ def _inside(obj: dict, bbox: tuple[float, float, float, float]) -> bool:
 
 def _table_rows(page: Page, table: PlumberTable) -> list[list[str]]:
     """Cell texts; cells pdfplumber lost to a missing rule are read back from their row x column box."""
-    extracted = table.extract(x_tolerance=TEXT_X_TOLERANCE)
+    extracted = [[None if c is None else strip_controls(c) for c in r]
+                 for r in table.extract(x_tolerance=TEXT_X_TOLERANCE)]
     if all(c is not None for r in extracted for c in r):
         return [[c.strip() for c in r] for r in extracted]
     col_spans = _column_spans(table)
@@ -174,7 +176,7 @@ def _crop_text(page: Page, bbox) -> str:
     except ValueError:
         return ""
     text = region.extract_text(x_tolerance=TEXT_X_TOLERANCE) or ""
-    return text.strip()
+    return strip_controls(text).strip()
 
 
 def _cell_layout(table: PlumberTable) -> tuple[list[list[int]], list[list[Box | None]]]:

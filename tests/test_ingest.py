@@ -343,3 +343,17 @@ def test_first_column_of_figures_is_kept():
     assert table.columns == ["구분", "계", "승용", "승합", "화물"]
     assert table.rows[0].header == "자동차 등록 현황"
     assert table.rows[0].values == ["1,559,310", "1,300,000", "50,000", "209,310"]
+
+
+def test_control_characters_between_words_read_as_spaces():
+    """The FIS 재정융자 report prints BEL (\\x07) between words: chunks and answers showed "기후대응기금은\\x07총",
+    and "탄소중립 실현" never matched a question's words."""
+    import re
+
+    from ingest.pdf_reader import read_pdf
+
+    blocks, _ = read_pdf(FIXTURES / "fis_fiscal_loans_p8.pdf")
+    text = "\n".join(getattr(b, "text", "") for b in blocks)
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text)
+    words = text.split()
+    assert "기후대응기금은" in words and "2.4조원" in words
