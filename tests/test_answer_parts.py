@@ -192,6 +192,14 @@ def test_sideways_table_extremes_pick_the_column():
     assert (c.column, c.value) == ("중앙몰", "29개소")
 
 
+def test_change_and_rate_columns_are_not_places_to_compare():
+    """ "세부사업 중 예산 제일 큰 게": "2025 예산현액: 사업비 10,472,828 (가장 큼, 4개 중)" weighed a budget against
+    its own change and rate; with those set aside two columns are left, too few to read as places."""
+    assert row_extremes(hit(BUDGET), 0, "max") == []
+    places = table_chunk(["구분", "국제", "남포", "중앙몰", "증감"], [("점포수", ["119", "271", "29", "△3"])])
+    assert [(c.column, c.value) for c in row_extremes(hit(places), 0, "min")] == [("중앙몰", "29")]
+
+
 def test_differences_of_two_year_columns():
     c = next(c for c in differences(hit(BUDGET), 0) if c.row == "서울시 출연금")
     assert c.value == "5,603,849" and c.unit == "천원"

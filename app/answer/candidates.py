@@ -222,8 +222,11 @@ def row_extremes(hit: Hit, rank: int, direction: str = "") -> list[Candidate]:
     chunk = hit.chunk
     cols = chunk.value_columns
     out = []
+    # a change or rate column is not one more place to compare ("2025 예산현액 | 2024 최종예산 | 증감액 | 증감률")
+    parallel = [j for j, col in enumerate(cols) if not _TOTAL_COLUMN.search(col) and not _CHANGE_COLUMN.search(col)
+                and not any(j < len(r.values) and r.values[j].strip().endswith("%") for r in chunk.rows)]
     for row in chunk.rows:
-        scored = [(leading_number(v), j) for j, v in enumerate(row.values) if j < len(cols) and not _TOTAL_COLUMN.search(cols[j])]
+        scored = [(leading_number(row.values[j]), j) for j in parallel if j < len(row.values)]
         scored = [(v, j) for v, j in scored if v is not None]
         if len(scored) < 3:
             continue
