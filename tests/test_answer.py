@@ -77,9 +77,6 @@ def test_unanswerable_questions_abstain(engine):
         assert a.abstained and a.answer == ABSTAIN_TEXT and a.citations == [] and a.evidence == [], question
 
 
-@pytest.mark.xfail(strict=True, reason="known regression (issue 9): 드론 is in no word of the 서울시재단 report, "
-                   "but its unknown-word share (0.68) is under the dev-chosen limit (0.9) and the fitted "
-                   "confidence (0.27) over the threshold (0.24), so the report's total budget is given")
 def test_a_program_the_report_never_mentions_abstains(engine):
     a = _ask(engine, "서울시재단 드론 사업 예산은?")
     assert a.abstained and a.citations == []

@@ -24,3 +24,26 @@ def test_threshold_is_the_middle_of_the_best_ties():
     grid = [0.1, 0.2, 0.3, 0.4, 0.5]
     scores = {0.1: 0.5, 0.2: 0.7, 0.3: 0.7, 0.4: 0.7, 0.5: 0.6}
     assert best_of(grid, scores.get) == (0.3, 0.7)
+
+
+def test_listwise_fit_ranks_the_right_candidate_first():
+    """Each question has one right candidate among several; only `useful` tells it apart, and only
+    relative to the other candidates of its question (the level of `useful` shifts from question to question)."""
+    from eval.fit_scorer import calibrate, fit_listwise
+
+    rng = np.random.default_rng(1)
+    groups = []
+    for _ in range(120):
+        n = int(rng.integers(3, 9))
+        shift = rng.uniform(0, 20)
+        useful = shift + rng.uniform(0, 1, n)
+        right = int(rng.integers(n))
+        useful[right] += 1.5
+        x = np.column_stack([useful, rng.uniform(0, 1, n)])
+        groups.append((x, np.arange(n) == right))
+    w = fit_listwise(groups, l2=1.0)
+    assert w[0] > 0 and abs(w[1]) < w[0]
+    top_right = sum(bool(y[np.argmax(x @ w)]) for x, y in groups)
+    assert top_right >= 0.9 * len(groups)
+    slope, _ = calibrate(groups, w)
+    assert slope > 0
