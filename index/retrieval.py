@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from functools import cached_property
+from itertools import islice
 
 import numpy as np
 
@@ -58,7 +59,10 @@ class Retrieval:
 
     def known(self, term: str) -> bool:
         """Whether any chunk holds the word: exact, even where the sample missed it."""
-        return self._doc_freq(term) > 0 or any(term in t for t in self._compact_texts)
+        if self._doc_freq(term) > 0:
+            return True
+        # below IDF_SAMPLE the sample is every chunk: a zero count is already the answer
+        return len(self._sample) < len(self._compact_texts) and any(term in t for t in self._compact_texts)
 
     def mentions(self, term: str, files: list[str]) -> bool:
         """Whether any chunk of these reports holds the word (all reports when `files` is empty)."""
@@ -97,7 +101,7 @@ class Retrieval:
         if i is None:
             return []
         out: list[str] = []
-        for c in chunks[i + 1:]:
+        for c in islice(chunks, i + 1, None):  # no copy of the index's tail per hit
             if len(out) >= n or c.file != chunks[i].file or c.kind != "text":
                 break
             out.extend(ln.strip() for ln in c.text.split("\n") if ln.strip())

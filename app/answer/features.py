@@ -79,21 +79,21 @@ def _folded(text: str) -> str:
     return compact(text).lower()
 
 
-def value_types(c: Candidate) -> set[str] | frozenset[str]:
+def value_types(c: Candidate) -> frozenset[str]:
     """Kinds of answer a candidate can give: amount, count, rate, date, person, place, reason, list."""
     if c.kind in ("list", "filter"):
-        return {"list", "count"}
+        return frozenset({"list", "count"})
     if c.kind in ("cell", "extreme", "difference"):
         col = compact(c.column)
         if c.value.endswith("%") or c.unit == "%" or re.search(r"[률율]|비율|비중", col):
-            return {"rate"}
+            return frozenset({"rate"})
         if c.unit.endswith(_MONEY_UNITS):
-            return {"amount"}
+            return frozenset({"amount"})
         if c.unit.endswith(_COUNT_UNITS):
-            return {"count"}
+            return frozenset({"count"})
         if _DATE.search(c.value):
-            return {"date"}
-        return {"amount", "count"} if re.search(r"\d", c.value) else {"text"}
+            return frozenset({"date"})
+        return frozenset({"amount", "count"} if re.search(r"\d", c.value) else {"text"})
     return _span_types(c.text)
 
 
