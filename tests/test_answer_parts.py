@@ -235,6 +235,14 @@ def test_lists_count_items_under_a_heading():
     assert c.text.startswith("3개:") and "역량강화" in c.text
 
 
+def test_lists_count_circled_steps_as_one_kind():
+    # "②".isdigit() is true in Python, so circled numbers were each read as a kind of their own
+    lines = ["추진절차 시행주체 절차내용", "① 사업 참여신청 참여기업", "⇩", "② 기업 참여 승인 운영기관", "⇩",
+             "③ 지원금 지급 고용센터", "- 민간운영기관은 접수", "- 고용센터는 지급"]
+    c = lists(hit(text_chunk("① 사업 참여신청 참여기업", section="사업 집행절차")), 0, lines)[0]
+    assert c.text.startswith("3개:") and "기업 참여 승인" in c.text and "지원금 지급" in c.text
+
+
 # ------------------------------------------------------------------ features, render, compose
 
 def test_coverage_weighs_rare_words(tokenizer):

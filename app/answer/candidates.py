@@ -413,8 +413,11 @@ def labelled_items(hit: Hit, rank: int) -> list[Candidate]:
 
 
 def _bullet_kind(line: str) -> str:
-    """ "1." and "2)" are one kind, "①" another, "□" another: digits are folded away."""
-    return re.sub(r"\d+", "0", line.strip()[:2])[:2] if line.strip()[:1].isdigit() else line.strip()[:1]
+    """ "1." and "2)" are one kind, "①" and "②" another, "□" another: digits are folded away."""
+    line = line.strip()
+    if "①" <= line[:1] <= "⑳":  # str.isdigit() holds for them too
+        return "①"
+    return re.sub(r"\d+", "0", line[:2])[:2] if line[:1].isdigit() else line[:1]
 
 
 _BULLET = re.compile(r"^(?:[□■○◦❍●・·•▪ㅇ※\-－▸▹]\s*|\d{1,2}[.)]\s*|[①-⑳]\s*|[가-하][.)]\s*)+")
