@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .models import Block, Grid, Line
+from .normalize import strip_controls
 from .pdf_reader import IngestError
 
 HWP_SUFFIXES = {".hwp", ".hwpx"}
@@ -180,8 +181,8 @@ def _cell_text(items: list[_Item]) -> str:
 
 
 def _lines(text: str) -> list[str]:
-    """Non-empty lines with tabs and space runs as one space, as PDF text extraction yields them."""
-    return [" ".join(t.split()) for t in text.split("\n") if t.strip()]
+    """Non-empty lines with tabs, control characters and space runs as one space, as the PDF reader yields them."""
+    return [" ".join(t.split()) for t in strip_controls(text).split("\n") if t.strip()]
 
 
 # ---------------------------------------------------------------- HWP 5.x (OLE records)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .models import Block, Grid, Line
-from .normalize import strip_html
+from .normalize import strip_controls, strip_html
 from .pdf_reader import IngestError
 
 MAX_TEXT_BYTES = 50 * 1024 * 1024
@@ -22,7 +22,8 @@ def read_text(path: Path) -> tuple[list[Block], int]:
     paged = len(pages) > 1
     blocks: list[Block] = []
     for number, page_text in enumerate(pages, start=1):
-        blocks.extend(parse_lines(page_text.splitlines(), number if paged else None))
+        # form feeds are split on first: they are the page breaks; other control characters separate words
+        blocks.extend(parse_lines(strip_controls(page_text).splitlines(), number if paged else None))
     return blocks, len(pages) if paged else 0
 
 

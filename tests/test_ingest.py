@@ -357,3 +357,20 @@ def test_control_characters_between_words_read_as_spaces():
     assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text)
     words = text.split()
     assert "기후대응기금은" in words and "2.4조원" in words
+
+
+def test_control_characters_in_text_files_read_as_spaces(tmp_path):
+    """Text copied out of such a PDF keeps its BEL and record separators; form feeds still break pages."""
+    path = tmp_path / "copied.txt"
+    path.write_text("Ⅰ. 현황\n기후대응기금은\x07총 2.4조원\x1c규모\f둘째 쪽", encoding="utf-8")
+    result = ingest_paths([path], {})
+    assert not result.failures
+    words = "\n".join(c.text for c in result.chunks).split()
+    assert {"기후대응기금은", "총", "2.4조원", "규모"} <= set(words)
+    assert {c.page for c in result.chunks} == {1, 2}
+
+
+def test_control_characters_in_hwp_paragraphs_read_as_spaces():
+    from ingest.hwp_reader import _lines
+
+    assert _lines("탄소중립\x07실현\x1f\n\x00\n재정융자") == ["탄소중립 실현", "재정융자"]
