@@ -24,7 +24,7 @@ class KoreanTokenizer:
     ~3 s at every start and changed the tokens of 5 of the corpus's 725 chunks."""
 
     # Saved with an index: an index tokenized by another analyzer is tokenized again when loaded.
-    name = "kiwi/no-multi-dict/glued"
+    name = "kiwi/no-multi-dict/glued+pieces"
 
     def __init__(self) -> None:
         self._kiwi = Kiwi(load_multi_dict=False)
@@ -36,30 +36,39 @@ class KoreanTokenizer:
         "국비랑" into "국"+"비", "리모델링비" into "리모델링"+"비" and "현원" into "현"+"원", which are the
         words staff mean.
         """
-        out: list[tuple[str, str]] = []
+        return [(form, tag) for form, tag, _ in self._glued(text)]
+
+    def _glued(self, text: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
+        """(form, tag, pieces): `pieces` are kiwi's own morphemes a glued word was made of."""
+        out: list[tuple[str, str, list[tuple[str, str]]]] = []
         end = -1
         for tok in self._kiwi.tokenize(text):
             # "현원" read as 현(determiner)+원(counter) is the word 현원 too.
             # "현원" after a verb ("정원하고 현원") comes out as 현(NNP)+원(NR, a numeral): glued too.
             glued = tok.start == end and out and out[-1][1].startswith(("NN", "MM")) and tok.tag.startswith(("NN", "NR"))
             if glued and (len(tok.form) == 1 or len(out[-1][0]) == 1):
-                out[-1] = (out[-1][0] + tok.form, "NNG")
+                form, _, pieces = out[-1]
+                out[-1] = (form + tok.form, "NNG", [*pieces, (tok.form, tok.tag)])
             else:
-                out.append((tok.form, tok.tag))
+                out.append((tok.form, tok.tag, [(tok.form, tok.tag)]))
             end = tok.start + tok.len
         return out
 
     def __call__(self, text: str) -> list[str]:
-        """Content morphemes as BM25 terms, glued as `morphemes` glues them: kiwi reads "현원" as
-        현(determiner)+원, which left only "원", a word of every budget line, to match a head count."""
+        """Content morphemes as BM25 terms, and a glued word besides its pieces: kiwi reads "현원" as
+        현(determiner)+원, which left only "원", a word of every budget line, to match a head count; the
+        pieces stay so that "사업" still matches "사업비"."""
         tokens: list[str] = []
-        for form, tag in self.morphemes(text):
-            if not tag.startswith(CONTENT_TAGS):
-                continue
-            form = form.lower()
-            tokens.append(form)
-            if tag == "SN" and "," in form:
-                tokens.append(form.replace(",", ""))  # "13,797,110" also matches "13797110"
+        for word, _, pieces in self._glued(text):
+            if len(pieces) > 1:
+                tokens.append(word.lower())
+            for form, tag in pieces:
+                if not tag.startswith(CONTENT_TAGS):
+                    continue
+                form = form.lower()
+                tokens.append(form)
+                if tag == "SN" and "," in form:
+                    tokens.append(form.replace(",", ""))  # "13,797,110" also matches "13797110"
         # Figures kiwi folds into other tags (e.g. "39.1%", dates) are still matchable as written.
         for number in _NUMBER.findall(text):
             if number not in tokens and len(number) > 1:
