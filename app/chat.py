@@ -290,7 +290,7 @@ def _render_turn_extras(engine, answer: Answer, turn: int) -> None:
     """How a follow-up was read, and 👍/👎 with an optional comment (stored like POST /feedback)."""
     import streamlit as st
 
-    from app.feedback import FeedbackIn, FeedbackStore
+    from app.feedback import FeedbackStore
     from app.state import state_path
 
     resolved = getattr(answer, "resolved_question", "")
@@ -310,12 +310,20 @@ def _render_turn_extras(engine, answer: Answer, turn: int) -> None:
                                 placeholder="무엇이 틀렸나요? 예) 2024년 값을 물었는데 2025년 값이 나왔어요")
         send = st.form_submit_button("의견 보내기", key=f"send-{turn}")
     if send:
-        FeedbackStore(state_path(engine.settings.index_dir)).add(FeedbackIn(
-            question=answer.question, answer=answer.answer, rating=rating, comment=comment,
-            conversation_id=getattr(answer, "conversation_id", None), resolved_question=resolved,
-            citations=answer.citations))
+        FeedbackStore(state_path(engine.settings.index_dir)).add(feedback_item(answer, rating, comment))
         sent[turn] = rating
         st.rerun()
+
+
+def feedback_item(answer: Answer, rating: int, comment: str):
+    """The stored 👍/👎 of a turn. Citations go as plain data: Streamlit re-imports changed modules on a rerun,
+    and an answer kept from before is then no instance of the re-imported Citation class."""
+    from app.feedback import FeedbackIn
+
+    return FeedbackIn(question=answer.question, answer=answer.answer, rating=rating, comment=comment,
+                      conversation_id=getattr(answer, "conversation_id", None),
+                      resolved_question=getattr(answer, "resolved_question", ""),
+                      citations=[c.model_dump() for c in answer.citations])
 
 
 def _login(settings: Settings):

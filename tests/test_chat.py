@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,6 +62,21 @@ def test_citation_label():
 
 def test_escape_md_keeps_report_text_literal():
     assert escape_md("1~3월 *중요* 13,797,110천원") == r"1\~3월 \*중요\* 13,797,110천원"
+
+
+def test_feedback_of_an_answer_kept_across_a_module_reload():
+    # Streamlit re-imports changed modules on a rerun; a cached answer's Citation was then refused by FeedbackIn
+    code = (
+        "import importlib, app.models, app.feedback\n"
+        "from app.chat import feedback_item\n"
+        "old = app.models.Answer(question='q', answer='a', abstained=False,\n"
+        "                        citations=[app.models.Citation(file='f.pdf', title='t', page=3)])\n"
+        "importlib.reload(app.models); importlib.reload(app.feedback)\n"
+        "print(feedback_item(old, -1, '').citations[0].page)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.split() == ["3"]
 
 
 def test_streamlit_command_and_env(engine):
