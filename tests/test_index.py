@@ -49,6 +49,12 @@ def test_head_count_words_are_terms_of_their_own():
     assert "리모델링비" in tokens and "리모델링" in tokens  # the pieces of a glued word still match
 
 
+def test_compound_names_match_their_parts():
+    # without kiwi's default dictionary (~70 MB of a serving process) compounds come out in their parts
+    tokens = KoreanTokenizer()("서울특별시의회 균형발전")
+    assert {"서울특별시", "의회", "균형", "발전"} <= set(tokens)
+
+
 def test_table_boost_needs_row_and_column_of_one_table(engine):
     chunk = next(c for c in engine.index.chunks if c.kind == "table" and c.caption == "세입 총괄"
                  and c.file.startswith("2025_서울시재단"))
