@@ -169,12 +169,29 @@ def test_extremes_skip_subtotals_and_excluded_rows(tokenizer):
     assert [c.row for c in generate(low, [hit(table)], {}, {}) if c.kind == "extreme"] == ["메타버스 서울"]
 
 
-def test_sideways_extremes_skip_a_total_column_named_by_its_path():
+def test_extremes_offer_the_largest_program_beside_the_category_that_sums_it(tokenizer):
+    """ "세부사업 중 예산 제일 큰 게": 사업비 sums the programs below it and was the only extreme offered."""
+    table = table_chunk(["구분", "예산현액", "지출액", "지출률"],
+                        [("인건비", ["2,824,210", "1,753,809", "62.1%"]), ("사업비", ["10,472,828", "5,934,185", "56.7%"]),
+                         ("AI행정 연구개발", ["254,600", "91,488", "35.9%"]),
+                         ("서울 스마트라이프워크 운영", ["4,509,500", "2,600,766", "57.7%"]),
+                         ("글로벌AI연구소 운영", ["5,708,728", "3,241,931", "56.8%"])], unit="천원")
+    ask = intent_of(tokenizer, "세부사업 중에 예산 제일 큰 게 뭐야?")
+    top = [c for c in extremes(hit(table), 0, table.rows, "max") if c.column == "예산현액"]
+    assert [(c.row, c.value, c.aggregate, c.group) for c in top] == [
+        ("사업비", "10,472,828", True, 5), ("글로벌AI연구소 운영", "5,708,728", False, 4)]
+    rates = [c.row for c in extremes(hit(table), 0, table.rows, "min") if c.column == "지출률"]
+    assert rates == ["AI행정 연구개발"]  # the smallest rate is already a program's: nothing more offered
+    assert features(top[0], question_facts(ask, lambda t: True, 1.0))["aggregate"] == 1
+
+
+def test_sideways_extremes_skip_a_total_column_named_by_its_path(tokenizer):
     table = table_chunk(["구분", "재원별 사업비 국비", "재원별 사업비 시비", "재원별 사업비 합계"],
                         [("산사태 예방", ["2,695", "867", "4,258"])])
-    assert [c.column for c in row_extremes(hit(table), 0, "max")] == []  # two value columns left: too few
+    ask = intent_of(tokenizer, "산사태 예방 산불방지 재원 중 제일 큰 건?")
+    assert [c.column for c in row_extremes(hit(table), 0, ask)] == []  # two value columns left: too few
     wide = table_chunk(["구분", "국비", "시비", "구비", "일반회계 합계"], [("산불방지", ["1,466", "1,510", "2,740", "5,716"])])
-    assert [c.column for c in row_extremes(hit(wide), 0, "max")] == ["구비"]
+    assert [c.column for c in row_extremes(hit(wide), 0, ask)] == ["구비"]
 
 
 def test_filter_lists_rows_whose_change_has_the_asked_sign():
@@ -186,18 +203,33 @@ def test_filter_lists_rows_whose_change_has_the_asked_sign():
     assert [c.row for c in filtered(hit(table), 0, table.rows, "up")] == ["신공항정책과"]
 
 
-def test_sideways_table_extremes_pick_the_column():
+def test_sideways_table_extremes_pick_the_column(tokenizer):
     sideways = table_chunk(["구분", "국제", "남포", "중앙몰"], [("점포수", ["119개소", "271개소", "29개소"])])
-    c = next(c for c in row_extremes(hit(sideways), 0, "min"))
+    c = next(c for c in row_extremes(hit(sideways), 0, intent_of(tokenizer, "점포수 제일 적은 지하상가는?")))
     assert (c.column, c.value) == ("중앙몰", "29개소")
 
 
-def test_change_and_rate_columns_are_not_places_to_compare():
+def test_change_and_rate_columns_are_not_places_to_compare(tokenizer):
     """ "세부사업 중 예산 제일 큰 게": "2025 예산현액: 사업비 10,472,828 (가장 큼, 4개 중)" weighed a budget against
     its own change and rate; with those set aside two columns are left, too few to read as places."""
-    assert row_extremes(hit(BUDGET), 0, "max") == []
+    assert row_extremes(hit(BUDGET), 0, intent_of(tokenizer, "인건비 세부사업 중 예산 제일 큰 게 뭐야?")) == []
     places = table_chunk(["구분", "국제", "남포", "중앙몰", "증감"], [("점포수", ["119", "271", "29", "△3"])])
-    assert [(c.column, c.value) for c in row_extremes(hit(places), 0, "min")] == [("중앙몰", "29")]
+    low = intent_of(tokenizer, "점포수 제일 적은 데는?")
+    assert [(c.column, c.value) for c in row_extremes(hit(places), 0, low)] == [("중앙몰", "29")]
+
+
+def test_sideways_extremes_only_over_a_row_the_question_names(tokenizer):
+    """ "정원이 제일 많은 부서": across the columns of the 계 row, 정원 (274) is the largest of 정원, 현원 and
+    the grades; that read the staffing table sideways and answered "계" instead of the largest department."""
+    table = table_chunk(["구분", "정원", "현원", "4급", "5급", "6급"],
+                        [("계", ["274", "271", "12", "40", "80"]), ("데이터센터", ["67", "65", "3", "9", "20"]),
+                         ("공간정보과", ["26", "26", "1", "4", "8"])])
+    ask = intent_of(tokenizer, "디지털도시국에서 정원이 제일 많은 부서 어디야?")
+    assert row_extremes(hit(table), 0, ask) == []
+    top = [c for c in generate(ask, [hit(table)], {}, {}) if c.kind == "extreme" and c.column == "정원"]
+    assert [(c.row, c.value) for c in top] == [("데이터센터", "67")]
+    named = table_chunk(["구분", "예산현액", "원인행위액", "지출액"], [("사업비", ["10,472,828", "6,603,573", "5,934,185"])])
+    assert row_extremes(hit(named), 0, intent_of(tokenizer, "세부사업 중에 예산 제일 큰 게 뭐야?")) == []
 
 
 def test_differences_of_two_year_columns():

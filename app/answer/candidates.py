@@ -46,6 +46,7 @@ class Candidate:
     column: str = ""
     direction: str = ""  # extremes: "max" / "min"; filters: "down" / "up"
     group: int = 0  # extremes and filters: how many rows were weighed
+    aggregate: bool = False  # extremes: the row sums rows below it
     after: str = ""  # spans: the lines that follow in the chunk
     before: str = ""  # spans: the line before (a reason is often stated just above the measure)
     table_row: TableRow | None = None
@@ -77,7 +78,7 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
                 if intent.operation == "filter":
                     out += filtered(hit, rank, whole, intent.direction)
                 else:
-                    out += extremes(hit, rank, whole, intent.direction) + row_extremes(hit, rank, intent.direction)
+                    out += extremes(hit, rank, whole, intent.direction) + row_extremes(hit, rank, intent)
             if intent.operation in ("list", "count") or intent.answer_type == "list":
                 out += column_lists(hit, rank)
             if intent.operation == "compare":
@@ -192,40 +193,82 @@ def _directions(direction: str) -> tuple[str, ...]:
 
 
 def extremes(hit: Hit, rank: int, table: list[TableRow], direction: str = "") -> list[Candidate]:
-    """Per figure column of the whole table, the row with the largest or smallest value (total rows excluded)."""
+    """Per figure column of the whole table, the row with the largest or smallest value (total rows excluded).
+
+    When that row sums the rows below it ("사업비" over its programs), the extreme among the rows that sum
+    nothing is offered too: which level the question means is the scorer's call (`aggregate`)."""
     chunk = hit.chunk
     body = [r for r in table if not is_total(r)]
+    sums = aggregate_rows(body, len(chunk.value_columns))
     out = []
     for j, col in enumerate(chunk.value_columns):
         rate = any(r.values[j].strip().endswith("%") for r in body if j < len(r.values))
-        scored = [(leading_number(r.values[j]), r) for r in body if j < len(r.values) and r.values[j].strip()]
-        scored = [(v, r) for v, r in scored if v is not None]
+        scored = [(leading_number(r.values[j]), i) for i, r in enumerate(body) if j < len(r.values) and r.values[j].strip()]
+        scored = [(v, i) for v, i in scored if v is not None]
         if len(scored) < 2:
             continue
-        picks = {"max": max(scored, key=lambda x: x[0]), "min": min(scored, key=lambda x: x[0])}
+        leaves = [(v, i) for v, i in scored if i not in sums]
         for way in _directions(direction):
-            _, row = picks[way]
-            val = row.values[j].strip()
-            unit = "" if rate else unit_for(chunk, col, val)
-            word = "가장 큼" if way == "max" else "가장 작음"
-            out.append(Candidate(
-                kind="extreme", hit=hit, rank=rank, labels=f"{row_text_labels(row)} {col}",
-                text=f"{row_text_labels(row)}: {col} {val}{unit} ({word}, {len(scored)}개 중)",
-                quote=_row_quote(chunk, row), value=val, unit=unit, row=row.header, column=col,
-                direction=way, table_row=row, group=len(scored),
-            ))
+            pick = max if way == "max" else min
+            chosen = [pick(scored, key=lambda x: x[0])[1]]
+            if chosen[0] in sums and len(leaves) >= 2:
+                chosen.append(pick(leaves, key=lambda x: x[0])[1])
+            for i in chosen:
+                row = body[i]
+                group = len(scored) if i == chosen[0] else len(leaves)
+                val = row.values[j].strip()
+                unit = "" if rate else unit_for(chunk, col, val)
+                word = "가장 큼" if way == "max" else "가장 작음"
+                out.append(Candidate(
+                    kind="extreme", hit=hit, rank=rank, labels=f"{row_text_labels(row)} {col}",
+                    text=f"{row_text_labels(row)}: {col} {val}{unit} ({word}, {group}개 중)",
+                    quote=_row_quote(chunk, row), value=val, unit=unit, row=row.header, column=col,
+                    direction=way, table_row=row, group=group, aggregate=i in sums,
+                ))
     return out
 
 
-def row_extremes(hit: Hit, rank: int, direction: str = "") -> list[Candidate]:
-    """Tables printed sideways (one row per measure, one column per place): the column with the extreme value."""
+def aggregate_rows(rows: list[TableRow], width: int) -> set[int]:
+    """Rows whose figure in some column is the sum of two or more rows right below them ("사업비" over its
+    programs), within the rounding of those rows (half a unit each)."""
+    out: set[int] = set()
+    for j in range(width):
+        col = [_numeric(r.values[j]) if j < len(r.values) else None for r in rows]
+        for i, total in enumerate(col):
+            if total is None or total <= 0:
+                continue
+            run = 0.0
+            for k in range(i + 1, len(col)):
+                if col[k] is None or col[k] < 0:
+                    break
+                run += col[k]
+                if k - i >= 2 and abs(run - total) <= (k - i) / 2:
+                    out.add(i)
+                    break
+                if run > total + (k - i) / 2:
+                    break
+    return out
+
+
+def row_extremes(hit: Hit, rank: int, intent: Intent) -> list[Candidate]:
+    """Tables printed sideways (one row per measure, one column per place): the column with the extreme value.
+
+    Only rows the question names, and only when it names none of the columns: across the columns of an unnamed
+    row ("데이터센터 | 정원 67 | 현원 65 | 4급 3"), or of a row whose column the question asks for ("예산 제일 큰
+    사업": 예산현액 ≥ 원인행위액 ≥ 지출액), the largest is a measure asked down the table, not a place."""
     chunk = hit.chunk
     cols = chunk.value_columns
+    direction = intent.direction
     out = []
     # a change or rate column is not one more place to compare ("2025 예산현액 | 2024 최종예산 | 증감액 | 증감률")
     parallel = [j for j, col in enumerate(cols) if not _TOTAL_COLUMN.search(col) and not _CHANGE_COLUMN.search(col)
                 and not any(j < len(r.values) and r.values[j].strip().endswith("%") for r in chunk.rows)]
+    if any(t in compact(cols[j]).lower() for j in parallel for t in intent.terms):
+        return []
     for row in chunk.rows:
+        header = compact(row.header).lower()
+        if not any(t in header for t in intent.terms):
+            continue
         scored = [(leading_number(row.values[j]), j) for j in parallel if j < len(row.values)]
         scored = [(v, j) for v, j in scored if v is not None]
         if len(scored) < 3:

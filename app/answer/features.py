@@ -22,13 +22,13 @@ FEATURES = (
     "total_match", "total_unasked",
     "heading", "length",
     "is_cell", "is_row", "is_extreme", "is_difference", "is_span", "is_list", "is_filter",
-    "op_fit", "op_clash", "direction_fit", "change_fit", "group_size",
+    "op_fit", "op_clash", "direction_fit", "change_fit", "group_size", "aggregate",
     "unknown_terms", "no_terms", "missing_rare",
 )
 KINDS = ("cell", "row", "extreme", "difference", "span", "list", "filter")
 OP_KIND = {"superlative": "extreme", "compare": "difference", "list": "list", "count": "list", "filter": "filter"}
-GROUP_SCALE = 20
-ENUMERATION_SCALE = 5  # items: a sentence naming this many things side by side reads as a list  # rows: an extreme over this many rows or more is as telling as it gets
+GROUP_SCALE = 20  # rows: an extreme over this many rows or more is as telling as it gets
+ENUMERATION_SCALE = 5  # items: a sentence naming this many things side by side reads as a list
 LENGTH_SCALE = 400  # characters: the longest answer the evaluation accepts
 
 _AMOUNT = re.compile(r"\d\s*(?:천원|백만원|억원|만원|원|억|조)")
@@ -177,6 +177,7 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         "op_clash": float(intent.operation in OP_KIND and not op_fit),
         "direction_fit": float(c.kind in ("extreme", "filter") and c.direction == (intent.direction or "max")),
         "group_size": min(c.group, GROUP_SCALE) / GROUP_SCALE,
+        "aggregate": float(c.aggregate),
         "change_fit": float(printed_change),
         "unknown_terms": q.unknown_share,
         "missing_rare": _missing_rare(intent, f"{c.labels} {c.text} {c.after} {context}"),
