@@ -6,7 +6,6 @@ new index object after an update, and requests already running finish on the pre
 """
 from __future__ import annotations
 
-import os
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -28,7 +27,6 @@ from .models import DocumentInfo, Filters, SearchHit
 from .pages import PageError, parse_boxes, render_page_png
 
 MAX_QUESTION_CHARS = 2000
-DEFAULT_MAX_UPLOAD_MB = 50.0
 UPLOAD_SUFFIXES = {".pdf", ".txt", ".hwp", ".hwpx"}
 # HWP 5.x is an OLE compound file, HWPX a zip package.
 UPLOAD_SIGNATURES = {".hwp": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", ".hwpx": b"PK\x03\x04"}
@@ -105,14 +103,8 @@ class UploadError(Exception):
         self.message = message
 
 
-def max_upload_bytes() -> int:
-    """Read per call so an operator (or a test) can change DOCQA_MAX_UPLOAD_MB without a restart."""
-    raw = os.environ.get("DOCQA_MAX_UPLOAD_MB", "")
-    try:
-        mb = float(raw) if raw.strip() else DEFAULT_MAX_UPLOAD_MB
-    except ValueError:
-        mb = DEFAULT_MAX_UPLOAD_MB
-    return max(0, int(mb * 1024 * 1024))
+def max_upload_bytes(settings: Settings) -> int:
+    return max(0, int(settings.max_upload_mb * 1024 * 1024))
 
 
 def safe_filename(raw: str) -> str:
@@ -172,7 +164,7 @@ def store_upload(engine: Engine, raw_name: str, data: bytes) -> UploadReport:
     A report that fails to ingest is taken out of the corpus folder again (or the replaced version is put
     back), so the index and the folder stay consistent and the next build does not trip on it.
     """
-    limit = max_upload_bytes()
+    limit = max_upload_bytes(engine.settings)
     if len(data) > limit:
         raise UploadError(413, f"파일이 너무 큽니다: 최대 {limit / 1024 / 1024:g}MB까지 올릴 수 있습니다")
     name = safe_filename(raw_name)
@@ -279,13 +271,14 @@ GrantDep = Annotated[Grant, Depends(require_token)]
 class _UploadSizeGuard:
     """Refuses an oversized upload from its Content-Length, before multipart parsing spools it to disk."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, engine: Engine) -> None:
         self.app = app
+        self.engine = engine
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].rstrip("/") == "/documents":
             length = dict(scope.get("headers") or []).get(b"content-length")
-            limit = max_upload_bytes()
+            limit = max_upload_bytes(self.engine.settings)
             if length and length.isdigit() and int(length) > limit + MULTIPART_SLACK:
                 response = JSONResponse(
                     {"detail": f"파일이 너무 큽니다: 최대 {limit / 1024 / 1024:g}MB까지 올릴 수 있습니다"}, status_code=413
@@ -307,7 +300,7 @@ def create_app(engine: Engine, *, api_token: str | None = None) -> FastAPI:
         description="서울시 보고서 질의응답: 정확한 수치와 쪽 인용으로 답합니다 (offline Korean report QA).",
         version="0.1.0",
     )
-    app.add_middleware(_UploadSizeGuard)
+    app.add_middleware(_UploadSizeGuard, engine=engine)
     app.state.engine = engine
     app.state.access = access
     guarded = [Depends(require_token)]
@@ -409,7 +402,7 @@ def create_app(engine: Engine, *, api_token: str | None = None) -> FastAPI:
               summary="보고서(PDF 또는 .txt)를 올려 색인에 추가합니다")
     def upload(file: Annotated[UploadFile, File(description="PDF 또는 UTF-8/CP949 텍스트 보고서")],
                grant: GrantDep) -> UploadReport:
-        limit = max_upload_bytes()
+        limit = max_upload_bytes(engine.settings)
         chunks: list[bytes] = []
         size = 0
         while block := file.file.read(READ_BLOCK):

@@ -14,7 +14,6 @@ import re
 import signal
 import subprocess
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 from app.config import Settings
@@ -46,48 +45,22 @@ KOREAN_CSS = """<style>
 </style>"""
 
 # Settings field -> environment variable read by app.config.Settings (keep in step with config.py).
-ENV_VARS = {
-    "corpus_dir": "DOCQA_CORPUS",
-    "index_dir": "DOCQA_INDEX_DIR",
-    "model_dir": "DOCQA_MODEL_DIR",
-    "model_cache": "DOCQA_MODEL_CACHE",
-    "threads": "DOCQA_THREADS",
-    "llm_base_url": "DOCQA_LLM_BASE_URL",
-    "llm_model": "DOCQA_LLM_MODEL",
-    "llm_api_key": "DOCQA_LLM_API_KEY",
-    "llm_timeout": "DOCQA_LLM_TIMEOUT",
-    "api_token": "DOCQA_API_TOKEN",
-    "tokens_file": "DOCQA_TOKENS_FILE",
-}
-
-
 # ------------------------------------------------------------------ launching (no streamlit import needed)
-def settings_env(settings: Settings) -> dict[str, str]:
-    """DOCQA_* variables that make a child process's Settings() equal to `settings`."""
-    env = {}
-    for f in fields(settings):
-        value = getattr(settings, f.name)
-        if f.name in ENV_VARS and value is not None and value != "":
-            env[ENV_VARS[f.name]] = str(Path(value).resolve()) if isinstance(value, Path) else str(value)
-    return env
-
-
-def streamlit_command(port: int, headless: bool, address: str | None = None) -> list[str]:
+def streamlit_command(port: int, headless: bool, address: str, max_upload_mb: float) -> list[str]:
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(Path(__file__).resolve()),
         "--server.port", str(port),
         "--server.headless", "true" if headless else "false",
         "--browser.gatherUsageStats", "false",
         # Streamlit's own upload cap follows the API's limit, so both refuse the same files.
-        "--server.maxUploadSize", str(max(1, int(float(os.environ.get("DOCQA_MAX_UPLOAD_MB") or 50)))),
+        "--server.maxUploadSize", str(max(1, int(max_upload_mb))),
         # Streamlit's welcome banner looks up the machine's external IP over the network; we run offline.
         "--logger.hideWelcomeMessage", "true",
         # Staff get no Deploy button and no English developer menu: "minimal" hides the whole menu
         # ("viewer" would still list Print/Record/Settings in English).
         "--client.toolbarMode", "minimal",
+        "--server.address", address,
     ]
-    if address:
-        cmd += ["--server.address", address]
     return cmd
 
 
@@ -97,9 +70,9 @@ def launch(settings: Settings, port: int, headless: bool, address: str | None = 
     Listens on loopback unless `address` (or DOCQA_CHAT_ADDRESS, e.g. 0.0.0.0) says otherwise: without
     DOCQA_API_TOKEN the chat has no login and accepts uploads, so exposing it to the network is an explicit choice.
     """
-    address = address or os.environ.get("DOCQA_CHAT_ADDRESS") or "127.0.0.1"
-    env = {**os.environ, **settings_env(settings)}
-    proc = subprocess.Popen(streamlit_command(port, headless, address), env=env)
+    address = address or settings.chat_address
+    env = {**os.environ, **settings.as_env()}
+    proc = subprocess.Popen(streamlit_command(port, headless, address, settings.max_upload_mb), env=env)
     print(f"docqa 채팅: http://{address}:{port}", flush=True)
     # A service manager stops `docqa chat` with SIGTERM; pass it on so no orphaned server keeps the port.
     previous = signal.signal(signal.SIGTERM, lambda *_: proc.terminate())

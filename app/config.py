@@ -35,6 +35,17 @@ def _env_path(name: str, default: Path | None) -> Path | None:
     return Path(value).expanduser() if value else default
 
 
+# The variable each setting is read from.
+ENV_VARS = {
+    "corpus_dir": "DOCQA_CORPUS", "index_dir": "DOCQA_INDEX_DIR", "model_dir": "DOCQA_MODEL_DIR",
+    "model_cache": "DOCQA_MODEL_CACHE", "threads": "DOCQA_THREADS", "workers": "DOCQA_WORKERS",
+    "llm_base_url": "DOCQA_LLM_BASE_URL", "llm_model": "DOCQA_LLM_MODEL", "llm_api_key": "DOCQA_LLM_API_KEY",
+    "llm_timeout": "DOCQA_LLM_TIMEOUT", "api_token": "DOCQA_API_TOKEN", "tokens_file": "DOCQA_TOKENS_FILE",
+    "backend": "DOCQA_BACKEND", "milvus_uri": "DOCQA_MILVUS_URI", "server_url": "DOCQA_SERVER",
+    "max_upload_mb": "DOCQA_MAX_UPLOAD_MB", "chat_address": "DOCQA_CHAT_ADDRESS",
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     corpus_dir: Path = field(default_factory=lambda: _env_path("DOCQA_CORPUS", REPO_ROOT / "corpus"))
@@ -60,6 +71,19 @@ class Settings:
     milvus_uri: str = field(default_factory=lambda: os.environ.get("DOCQA_MILVUS_URI", ""))
     # A running `docqa serve` that `docqa ask` sends questions to instead of loading the model itself.
     server_url: str = field(default_factory=lambda: os.environ.get("DOCQA_SERVER", ""))
+    # Largest report the API and the chat accept, in MB.
+    max_upload_mb: float = field(default_factory=lambda: _env_number("DOCQA_MAX_UPLOAD_MB", 50.0, float, 0))
+    # Where `docqa chat` listens; loopback unless chosen (the chat without DOCQA_API_TOKEN has no login).
+    chat_address: str = field(default_factory=lambda: os.environ.get("DOCQA_CHAT_ADDRESS", "").strip() or "127.0.0.1")
+
+    def as_env(self) -> dict[str, str]:
+        """DOCQA_* variables that make another process's Settings() equal to this one (paths made absolute)."""
+        env = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None and value != "":
+                env[ENV_VARS[f.name]] = str(Path(value).resolve()) if isinstance(value, Path) else str(value)
+        return env
 
     def with_overrides(self, **values) -> Settings:
         """Copy with the given non-None values (CLI flags win over environment)."""

@@ -10,15 +10,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
-import os
 import statistics
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from app.config import Settings
 
 QUESTIONS = [
     "2025년 서울시재단 인력은 몇 명이야?",
@@ -111,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--timeout", type=float, default=120.0, help="요청당 제한 시간(초)")
-    parser.add_argument("--token", default=os.environ.get("DOCQA_API_TOKEN", ""), help="Bearer 토큰 (DOCQA_API_TOKEN)")
+    parser.add_argument("--token", default=Settings().api_token, help="Bearer 토큰 (DOCQA_API_TOKEN)")
     args = parser.parse_args(argv)
     if args.clients < 1 or args.seconds <= 0:
         parser.error("--clients >= 1, --seconds > 0")

@@ -97,7 +97,7 @@ def chat_in_browser(se: SimpleNamespace, env: dict, workdir: Path, cwd: Path, he
     url = f"http://127.0.0.1:{port}"
     log_path = workdir / "streamlit.log"
     with log_path.open("w") as log:
-        proc = subprocess.Popen(streamlit_command(port, headless=True, address="127.0.0.1"), env=env, cwd=cwd,
+        proc = subprocess.Popen(streamlit_command(port, headless=True, address="127.0.0.1", max_upload_mb=50), env=env, cwd=cwd,
                                 stdout=log, stderr=subprocess.STDOUT)
         driver = None
         try:

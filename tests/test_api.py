@@ -53,8 +53,8 @@ def client(api_engine) -> TestClient:
 
 
 @pytest.fixture()
-def small_limit(monkeypatch):
-    monkeypatch.setenv("DOCQA_MAX_UPLOAD_MB", "0.001")  # ~1 KB
+def small_limit(monkeypatch, api_engine):
+    monkeypatch.setattr(api_engine, "settings", api_engine.settings.with_overrides(max_upload_mb=0.001))  # ~1 KB
 
 
 def korean(detail: object) -> bool:

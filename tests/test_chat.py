@@ -13,7 +13,6 @@ from app.chat import (
     EXAMPLE_QUESTIONS,
     citation_label,
     escape_md,
-    settings_env,
     streamlit_command,
 )
 from app.models import ABSTAIN_TEXT, Citation
@@ -33,7 +32,7 @@ CITATION = re.compile(r" · p\.\d+")
 @pytest.fixture()
 def chat_env(engine, monkeypatch):
     """Point the chat's Settings() at the session's indexed corpus (read only: no uploads here)."""
-    for key, value in settings_env(engine.settings).items():
+    for key, value in engine.settings.as_env().items():
         monkeypatch.setenv(key, value)
     return engine
 
@@ -80,12 +79,13 @@ def test_feedback_of_an_answer_kept_across_a_module_reload():
 
 
 def test_streamlit_command_and_env(engine):
-    cmd = streamlit_command(8765, headless=True, address="127.0.0.1")
+    cmd = streamlit_command(8765, headless=True, address="127.0.0.1", max_upload_mb=0.5)
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4] == str(CHAT)
+    assert cmd[cmd.index("--server.maxUploadSize") + 1] == "1"  # Streamlit counts whole MB
     assert cmd[cmd.index("--server.port") + 1] == "8765"
     assert cmd[cmd.index("--server.headless") + 1] == "true"
     assert cmd[cmd.index("--browser.gatherUsageStats") + 1] == "false"
-    env = settings_env(engine.settings)
+    env = engine.settings.as_env()
     assert env["DOCQA_CORPUS"] == str(engine.settings.corpus_dir.resolve())
     assert env["DOCQA_INDEX_DIR"] == str(engine.settings.index_dir.resolve())
 
@@ -165,7 +165,7 @@ def test_document_management_lists_reindexes_and_removes(engine, tmp_path, monke
     shared = engine.encoder
     monkeypatch.setattr(Engine, "encoder", property(lambda self: shared))  # the session's model, not a second load
     Engine(settings).build()
-    for key, value in settings_env(settings).items():
+    for key, value in settings.as_env().items():
         monkeypatch.setenv(key, value)
 
     def indexed() -> set[str]:
@@ -196,7 +196,7 @@ def test_chat_in_browser(engine, tmp_path):
     se = selenium()
     By, Keys, WebDriverWait = se.By, se.Keys, se.WebDriverWait
 
-    env = {**os.environ, **settings_env(engine.settings)}
+    env = {**os.environ, **engine.settings.as_env()}
     with chat_in_browser(se, env, tmp_path, REPO, 2300) as driver:
         box = WebDriverWait(driver, 120).until(
             lambda d: d.find_element(By.CSS_SELECTOR, 'textarea[data-testid="stChatInputTextArea"]'))

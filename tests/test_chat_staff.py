@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.chat import CONVERSATION_PARAM, settings_env, streamlit_command
+from app.chat import CONVERSATION_PARAM, streamlit_command
 from tests.helpers import chat_in_browser, selenium
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ def chat_copy(engine, tmp_path):
 def use(settings, monkeypatch) -> None:
     for key in ("DOCQA_API_TOKEN", "DOCQA_TOKENS_FILE"):
         monkeypatch.delenv(key, raising=False)
-    for key, value in settings_env(settings).items():
+    for key, value in settings.as_env().items():
         monkeypatch.setenv(key, value)
 
 
@@ -52,7 +52,7 @@ def assistant_text(at) -> list[str]:
 
 
 def test_streamlit_command_hides_developer_menu():
-    cmd = streamlit_command(8765, headless=True)
+    cmd = streamlit_command(8765, headless=True, address="127.0.0.1", max_upload_mb=50)
     assert cmd[cmd.index("--client.toolbarMode") + 1] == "minimal"
 
 
@@ -137,7 +137,7 @@ def test_follow_up_thumbs_down_and_reload_in_browser(chat_copy, tmp_path):
     from app.state import state_path
 
     env = {k: v for k, v in os.environ.items() if k not in ("DOCQA_API_TOKEN", "DOCQA_TOKENS_FILE")}
-    env.update(settings_env(chat_copy))
+    env.update(chat_copy.as_env())
 
     def messages(d):
         return d.find_elements(By.CSS_SELECTOR, '[data-testid="stChatMessage"]')

@@ -230,11 +230,10 @@ def test_openai_stream_ends_with_done_and_needs_the_token(server):
 def test_chat_follows_up_and_takes_a_thumbs_down(conv_engine, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from app.chat import settings_env
     from app.feedback import FeedbackStore
     from app.state import state_path
 
-    for key, value in settings_env(conv_engine.settings).items():
+    for key, value in conv_engine.settings.as_env().items():
         monkeypatch.setenv(key, value)
     at = AppTest.from_file(str(REPO / "app" / "chat.py"), default_timeout=300)
     at.run()
