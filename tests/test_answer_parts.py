@@ -13,6 +13,7 @@ from app.answer.candidates import (
     extremes,
     filtered,
     generate,
+    is_total,
     lists,
     row_extremes,
     span_differences,
@@ -156,6 +157,12 @@ def test_extremes_follow_the_asked_direction_over_the_whole_table():
     more = [*STAFF.rows, TableRow(header="7급", values=["30", "28", "△2"])]
     found = [c for c in extremes(hit(STAFF), 0, more, "max") if c.column == "정원"]
     assert [(c.direction, c.row, c.value) for c in found] == [("max", "7급", "30")]
+
+
+def test_a_total_row_with_its_account_in_parentheses_is_a_total():
+    table = table_chunk(["구분", "세출"], [("합계 (일반회계)", ["33,257"]), ("기획담당관", ["14,472"]),
+                                          ("조직담당관", ["573"])])
+    assert [is_total(r) for r in table.rows] == [True, False, False]
 
 
 def test_extremes_skip_subtotals_and_excluded_rows(tokenizer):
@@ -394,6 +401,22 @@ def test_compose_answers_each_report_when_two_are_named(tokenizer):
     ca, cb = cells(hit(a), 0)[0], cells(hit(b), 0)[0]
     comp = compose(intent, [_prob(ca, 0.9)], True, 0.5, {"a.pdf": [_prob(ca, 0.9)], "b.pdf": [_prob(cb, 0.8)]})
     assert [(c.chunk.file, c.value) for c in comp.chosen] == [("a.pdf", "274"), ("b.pdf", "45")]
+
+
+def test_reports_without_a_manifest_are_answered_each(tokenizer):
+    """ "도시혁신균형실이랑 기획관 세출예산 각각": no manifest, so no organization; the titles tell the two bodies
+    apart (both read as one organization's years before, and only one side was answered)."""
+    intent = intent_of(tokenizer, "두 기관 세출예산 각각 얼마야?")
+    a = table_chunk(["구분", "세출"], [("계", ["586,908"])], file="a.pdf", organization="")
+    b = table_chunk(["구분", "세출"], [("합계 (일반회계)", ["33,257"]), ("기획담당관", ["14,472"])], file="b.pdf",
+                    organization="")
+    a.title, b.title = "2025년 도시혁신균형실 주요업무계획", "2025년 기획관 주요업무계획"
+    ca, cb = cells(hit(a), 0)[0], cells(hit(b), 0)[0]
+    comp = compose(intent, [_prob(ca, 0.9)], True, 0.5, {"a.pdf": [_prob(ca, 0.9)], "b.pdf": [_prob(cb, 0.8)]})
+    assert [(c.chunk.file, c.value) for c in comp.chosen] == [("a.pdf", "586,908"), ("b.pdf", "33,257")]
+    b.title = "2024년 도시혁신균형실 주요업무계획"  # the same body's two years: not "각각"
+    comp = compose(intent, [_prob(ca, 0.9)], False, 0.5, {"a.pdf": [_prob(ca, 0.9)], "b.pdf": [_prob(cb, 0.8)]})
+    assert comp.abstained
 
 
 def test_lookup_over_two_years_of_one_organization_is_not_answered_per_report(tokenizer):

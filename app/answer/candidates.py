@@ -117,11 +117,12 @@ def row_text_labels(row: TableRow) -> str:
 
 
 _SUBTOTAL = re.compile(r"(?:소계|합계|총계|총괄)$")
+_PARENTHESES = re.compile(r"\([^)]*\)")
 
 
 def is_total(row: TableRow) -> bool:
-    """ "합계", and subtotal rows that name their group ("행정 운영 경비 소계")."""
-    header = compact(row.header)
+    """ "합계", "합계 (일반회계)", and subtotal rows that name their group ("행정 운영 경비 소계")."""
+    header = _PARENTHESES.sub("", compact(row.header))
     return header in TOTAL_ROWS or bool(_SUBTOTAL.search(header))
 
 
