@@ -165,6 +165,14 @@ def test_a_total_row_with_its_account_in_parentheses_is_a_total():
     assert [is_total(r) for r in table.rows] == [True, False, False]
 
 
+def test_how_much_a_budget_fell_is_an_amount_of_one_part(tokenizer):
+    """ "예산안, 전년 대비 얼마나 줄었어": an amount (was "text"), and the year compared against is no part of its own."""
+    intent = intent_of(tokenizer, "지능형 CCTV 고도화 2024 예산안, 전년 대비 얼마나 줄었어?")
+    assert (intent.answer_type, intent.operation, intent.multi_part) == ("amount", "compare", False)
+    two = intent_of(tokenizer, "사업 예산, 전년 대비 증감률이랑 부서 담당자는?")
+    assert two.parts == (("사업", "예산"), ("전년", "증감률"), ("부서", "담당자"))  # a part that names a figure stays
+
+
 def test_extremes_skip_subtotals_and_excluded_rows(tokenizer):
     table = table_chunk(["세부사업명", "예산액"], [("인건비", ["2,824,210"]), ("행정 운영 경비 소계", ["3,910,882"]),
                                                  ("스마트라이프워크", ["476,367"]), ("메타버스 서울", ["9,790"]),

@@ -32,7 +32,8 @@ TYPE_CUES: tuple[tuple[str, frozenset[str]], ...] = (
     ("list", frozenset({"뭐뭐", "목록", "종류", "무엇무엇", "나열", "어디어디", "항목"})),
     ("rate", frozenset({"률", "율", "비율", "퍼센트", "비중", "%"})),
     ("count", frozenset({"인원", "정원", "현원", "인력", "건수", "개수", "명수", "횟수"})),
-    ("amount", frozenset({"얼마", "금액", "예산", "비용", "사업비", "액수", "억", "원", "예산액", "총사업비", "단가"})),
+    ("amount", frozenset({"얼마", "얼마나", "얼만", "금액", "예산", "비용", "사업비", "액수", "억", "원", "예산액", "총사업비",
+                          "단가", "예산안"})),
 )
 REASON_CUES = dict(TYPE_CUES)["reason"]
 QUOTE_ENDINGS = frozenset({"라고", "래", "래요", "라는"})
@@ -233,5 +234,6 @@ def _parts(morphs: list[tuple[str, str]], drop: frozenset[str]) -> tuple[tuple[s
             continue
         segments[-1].append((form, tag))
     parts = [tuple(_terms(seg, drop)) for seg in segments]
-    parts = [p for p in parts if p]
+    # ", 전년 대비": the year a comparison is made against names no figure of its own
+    parts = [p for p in parts if any(t not in COMPARE_CUES for t in p)]
     return tuple(parts) if len(parts) > 1 else (tuple(_terms(morphs, drop)),)
