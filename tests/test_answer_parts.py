@@ -173,6 +173,18 @@ def test_how_much_a_budget_fell_is_an_amount_of_one_part(tokenizer):
     assert two.parts == (("사업", "예산"), ("전년", "증감률"), ("부서", "담당자"))  # a part that names a figure stays
 
 
+def test_an_organization_chart_lists_its_units(tokenizer):
+    """ "어떤 과들이 있어": the chart's boxes run together in the PDF text ("전문교육과역량교육과")."""
+    chart = text_chunk("조 직 : 3과 7팀\n원 장\n교육 지 원과 전문교육과역량교육과\n(18명) (17명) (12명)\n"
+                       "w 조직‧인사관리, 주요업무계획, 감사‧의회\n성과 관리와 결과 보고")
+    intent = intent_of(tokenizer, "인재개발원은 과가 몇 개고 어떤 과들이 있어?")
+    assert intent.units == ("과",) and "과들" not in intent.terms  # the plural suffix makes no word
+    found = [c for c in generate(intent, [hit(chart)], {}, {}) if c.labels == "교육지원과 전문교육과 역량교육과"]
+    assert len(found) == 1 and found[0].text.startswith("3개")
+    assert features(found[0], question_facts(intent, lambda t: True, 1.0))["unit_items"] == 1
+    assert intent_of(tokenizer, "디지털도시국 밑에 부서가 몇 개고 어디어디야?").units[:2] == ("과", "팀")
+
+
 def test_extremes_skip_subtotals_and_excluded_rows(tokenizer):
     table = table_chunk(["세부사업명", "예산액"], [("인건비", ["2,824,210"]), ("행정 운영 경비 소계", ["3,910,882"]),
                                                  ("스마트라이프워크", ["476,367"]), ("메타버스 서울", ["9,790"]),

@@ -91,6 +91,7 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
             if intent.operation in ("list", "count") or intent.answer_type == "list":
                 out += lists(hit, rank, section_lines.get((hit.chunk.file, hit.chunk.section), []))
                 out += labelled_items(hit, rank)
+                out += unit_names(hit, rank, intent.units)
     return out
 
 
@@ -454,6 +455,30 @@ def labelled_items(hit: Hit, rank: int) -> list[Candidate]:
                                  text=f"{len(run)}개: {names}", quote=run[0][1]))
         run = []
     return out
+
+
+_HEAD_COUNT = re.compile(r"\(\s*\d+\s*명?\s*\)")
+
+
+def unit_names(hit: Hit, rank: int, units: tuple[str, ...]) -> list[Candidate]:
+    """An organization chart's boxes: lines made only of unit names ("교육 지 원과 전문교육과역량교육과", head
+    counts aside), read apart at each unit suffix, since the PDF layout runs boxes and their letters together."""
+    if not units:
+        return []
+    name = re.compile(r"[가-힣]{2,12}?(?:" + "|".join(sorted(units, key=len, reverse=True)) + ")")
+    names: list[str] = []
+    first = ""
+    for line in hit.chunk.text.split("\n"):
+        flat = compact(_HEAD_COUNT.sub("", line))
+        if len(flat) < 3 or not re.fullmatch(f"(?:{name.pattern})+", flat):
+            continue
+        first = first or line.strip()
+        names += [n for n in name.findall(flat) if n not in names]
+    if len(names) < 2:
+        return []
+    shown = "; ".join(names[:MAX_LIST_ITEMS])
+    return [Candidate(kind="list", hit=hit, rank=rank, labels=" ".join(names), text=f"{len(names)}개: {shown}",
+                      quote=first)]
 
 
 def _bullet_kind(line: str) -> str:

@@ -22,7 +22,7 @@ FEATURES = (
     "total_match", "total_unasked",
     "heading", "length",
     "is_cell", "is_row", "is_extreme", "is_difference", "is_span", "is_list", "is_filter",
-    "op_fit", "op_clash", "direction_fit", "change_fit", "group_size", "aggregate",
+    "op_fit", "op_clash", "direction_fit", "change_fit", "group_size", "aggregate", "unit_items",
     "unknown_terms", "no_terms", "missing_rare",
 )
 KINDS = ("cell", "row", "extreme", "difference", "span", "list", "filter")
@@ -178,6 +178,7 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         "direction_fit": float(c.kind in ("extreme", "filter") and c.direction == (intent.direction or "max")),
         "group_size": min(c.group, GROUP_SCALE) / GROUP_SCALE,
         "aggregate": float(c.aggregate),
+        "unit_items": _unit_items(c, intent),
         "change_fit": float(printed_change),
         "unknown_terms": q.unknown_share,
         "missing_rare": _missing_rare(intent, f"{c.labels} {c.text} {c.after} {context}"),
@@ -197,6 +198,14 @@ def _enumeration(c: Candidate, intent: Intent) -> float:
     if c.kind != "span":
         return 0
     return min(len(_ITEM_BREAK.findall(c.text)), ENUMERATION_SCALE) / ENUMERATION_SCALE
+
+
+def _unit_items(c: Candidate, intent: Intent) -> float:
+    """For "어떤 과들이 있어", the share of a list's items named like the units asked ("…과")."""
+    if c.kind != "list" or not intent.units:
+        return 0
+    items = [compact(i) for i in c.text.split(": ", 1)[-1].split("; ")]
+    return sum(i.endswith(intent.units) for i in items) / len(items)
 
 
 def _phrase_coverage(intent: Intent, text: str) -> float:

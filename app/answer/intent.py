@@ -57,6 +57,10 @@ PART_SPLIT_PARTICLES = frozenset({"와", "과", "랑", "이랑", "하고"})
 LIST_WORDS = ("뭐뭐", "무엇무엇", "어디어디", "뭐가있", "뭐있")  # spelled across morphemes: "뭐"+"뭐"
 PART_SPLIT_FORMS = frozenset({"및", ",", "각각", "그리고", "또"})
 
+# Suffixes of organizational units ("교육지원과", "대기환경연구부"); "부서" asks for any of them.
+ORG_UNITS = ("과", "팀", "부", "국", "실", "센터", "담당관", "본부", "사업소")
+GENERIC_UNITS = frozenset({"부서", "조직"})
+
 ANSWER_TYPES = ("amount", "count", "rate", "date", "person", "place", "list", "reason", "text")
 OPERATIONS = ("lookup", "compare", "superlative", "filter", "count", "list")
 
@@ -73,6 +77,7 @@ class Intent:
     years: tuple[int, ...]  # years the answer must show
     wants_total: bool
     excluded: tuple[tuple[str, ...], ...] = ()  # "인건비·경비 말고": rows naming these are not answers
+    units: tuple[str, ...] = ()  # "어떤 과들이 있어": the kind of organizational unit whose names are asked
 
     @property
     def multi_part(self) -> bool:
@@ -106,6 +111,7 @@ def parse_intent(
         years=tuple(years),
         wants_total=any(f in TOTAL_CUES for f in forms),
         excluded=excluded,
+        units=_units(morphs),
     )
 
 
@@ -118,6 +124,19 @@ def _joined(morphs: list[tuple[str, str]]) -> list[tuple[str, str]]:
             continue
         out.append((form, tag))
     return out
+
+
+def _units(morphs: list[tuple[str, str]]) -> tuple[str, ...]:
+    """ "과가 몇 개", "어떤 부가 있어", "부서 어디어디": the unit words an organization chart names its parts with."""
+    found: list[str] = []
+    for form, tag in morphs:
+        if not tag.startswith("NN"):
+            continue
+        if form in GENERIC_UNITS:
+            return ORG_UNITS
+        if form in ORG_UNITS and form not in found:
+            found.append(form)
+    return tuple(found)
 
 
 def _excluded(morphs: list[tuple[str, str]]) -> tuple[tuple[str, ...], ...]:
@@ -146,7 +165,8 @@ def _terms(morphs: list[tuple[str, str]], drop: frozenset[str]) -> list[str]:
         if not tag.startswith(CONTENT_TAGS):
             continue
         word = form
-        if i + 1 < len(morphs) and morphs[i + 1][1] == "XSN" and tag.startswith("NN"):
+        # "과들", "사업들": the plural suffix makes no word of its own
+        if i + 1 < len(morphs) and morphs[i + 1][1] == "XSN" and tag.startswith("NN") and morphs[i + 1][0] != "들":
             word = form + morphs[i + 1][0]
         word = compact(word).lower()
         if word in STOPWORDS or word in drop or word in out or (len(word) < 2 and not tag.startswith(("SN", "SL"))):
