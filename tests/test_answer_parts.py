@@ -257,6 +257,10 @@ def test_sideways_extremes_only_over_a_row_the_question_names(tokenizer):
     assert [(c.row, c.value) for c in top] == [("데이터센터", "67")]
     named = table_chunk(["구분", "예산현액", "원인행위액", "지출액"], [("사업비", ["10,472,828", "6,603,573", "5,934,185"])])
     assert row_extremes(hit(named), 0, intent_of(tokenizer, "세부사업 중에 예산 제일 큰 게 뭐야?")) == []
+    roads = table_chunk(["구분", "광안대로 L=7.42", "수정산터널 L=2.35", "을숙도대교 L=5.21"],
+                        [("1일 통행량 (대)", ["112,011", "49,143", "46,791"])])
+    busiest = row_extremes(hit(roads), 0, intent_of(tokenizer, "유료도로 7곳 중에 하루 통행량 제일 많은 곳 어디야?"))
+    assert [(c.column, c.value) for c in busiest] == [("광안대로 L=7.42", "112,011")]  # "7곳" names no column
 
 
 def test_differences_of_two_year_columns():

@@ -265,7 +265,8 @@ def row_extremes(hit: Hit, rank: int, intent: Intent) -> list[Candidate]:
     # a change or rate column is not one more place to compare ("2025 예산현액 | 2024 최종예산 | 증감액 | 증감률")
     parallel = [j for j, col in enumerate(cols) if not _TOTAL_COLUMN.search(col) and not _CHANGE_COLUMN.search(col)
                 and not any(j < len(r.values) and r.values[j].strip().endswith("%") for r in chunk.rows)]
-    if any(t in compact(cols[j]).lower() for j in parallel for t in intent.terms):
+    words = [t for t in intent.terms if len(t) >= 2 and not t.isdigit()]  # "7곳 중" names no column "L=7.42"
+    if any(t in compact(cols[j]).lower() for j in parallel for t in words):
         return []
     for row in chunk.rows:
         header = compact(row.header).lower()
