@@ -383,6 +383,19 @@ def test_compose_answers_each_part(tokenizer):
     assert [c.value for c in comp.chosen] == ["16", "2,824,210"]
 
 
+def test_compose_takes_the_other_part_from_the_same_report(tokenizer):
+    """ "관제실이랑 기술지원 각각 몇 명": a 기술지원 line of another report is no part of this answer."""
+    intent = intent_of(tokenizer, "종합관제실 용역인력, 관제실이랑 기술지원 각각 몇 명이야?")
+    here = text_chunk("- 24시간 종합관제실 운영(용역인력: 관제실 6명)", file="a.pdf")
+    there = text_chunk("- 기술지원 인력 14명 배치 완료", file="b.pdf")
+    first, other = spans(hit(here), 0)[0], spans(hit(there), 1)[0]
+    comp = compose(intent, [_prob(first, 0.9), _prob(other, 0.8)], True, 0.5)
+    assert [c.chunk.file for c in comp.chosen] == ["a.pdf"]
+    versus = intent_of(tokenizer, "관제실이랑 기술지원 비교하면?")  # a comparison reads both reports
+    comp = compose(versus, [_prob(first, 0.9), _prob(other, 0.8)], True, 0.5)
+    assert [c.chunk.file for c in comp.chosen] == ["a.pdf", "b.pdf"]
+
+
 def test_compose_parts_by_the_word_that_tells_them_apart(tokenizer):
     """Two parts sharing their last word ("…임대"): each is found by the word only it has."""
     intent = intent_of(tokenizer, "공공임대랑 민간임대 각각 얼마야?")

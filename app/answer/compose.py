@@ -68,10 +68,15 @@ def _other_parts(intent: Intent, ranked: list[Candidate], chosen: list[Candidate
             continue
         taken = {id(c) for c in chosen + extra}  # identity: dataclass equality would compare whole chunks
         match = next((c for c in ranked if c.probability >= threshold and id(c) not in taken
-                      and head in compact(c.labels).lower()), None)
+                      and _same_report(c, chosen[0], intent) and head in compact(c.labels).lower()), None)
         if match is not None and len(chosen) + len(extra) < MAX_PARTS:
             extra.append(match)
     return extra
+
+
+def _same_report(c: Candidate, first: Candidate, intent: Intent) -> bool:
+    """The parts of one question are asked of one report, unless it compares ("A랑 B 예산 비교")."""
+    return intent.operation == "compare" or c.chunk.file == first.chunk.file
 
 
 def _across_reports(intent: Intent, per_file: dict[str, list[Candidate]], threshold: float) -> Composition | None:
