@@ -270,7 +270,7 @@ def row_extremes(hit: Hit, rank: int, intent: Intent) -> list[Candidate]:
         return []
     for row in chunk.rows:
         header = compact(row.header).lower()
-        if not any(t in header for t in intent.terms):
+        if not any(t in header for t in words):
             continue
         scored = [(leading_number(row.values[j]), j) for j in parallel if j < len(row.values)]
         scored = [(v, j) for v, j in scored if v is not None]
