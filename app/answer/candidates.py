@@ -47,6 +47,7 @@ class Candidate:
     direction: str = ""  # extremes: "max" / "min"; filters: "down" / "up"
     group: int = 0  # extremes and filters: how many rows were weighed
     aggregate: bool = False  # extremes: the row sums rows below it
+    items: tuple[str, ...] = ()  # lists: the names listed, all of them (the text shows the first few)
     after: str = ""  # spans: the lines that follow in the chunk
     before: str = ""  # spans: the line before (a reason is often stated just above the measure)
     table_row: TableRow | None = None
@@ -327,7 +328,7 @@ def column_lists(hit: Hit, rank: int) -> list[Candidate]:
     shown = "; ".join(names[:MAX_LIST_ITEMS])
     labels = f"{chunk.caption} {chunk.section.split(' > ')[-1]} {chunk.label_column}"
     return [Candidate(kind="list", hit=hit, rank=rank, labels=labels, text=f"{len(names)}개: {shown}",
-                      quote=_row_quote(chunk, chunk.rows[0]))]
+                      quote=_row_quote(chunk, chunk.rows[0]), items=tuple(names))]
 
 
 _YEARISH = re.compile(r"20\d{2}|[’'‘]\d{2}")
@@ -435,7 +436,7 @@ def lists(hit: Hit, rank: int, section_lines: list[str]) -> list[Candidate]:
         return []
     shown = "; ".join(unbullet(it) for it in items[:MAX_LIST_ITEMS])
     return [Candidate(kind="list", hit=hit, rank=rank, labels=heading, text=f"{len(items)}개: {shown}",
-                      quote=items[0])]
+                      quote=items[0], items=tuple(unbullet(it) for it in items))]
 
 
 _LABEL = re.compile(r"^(?:[-－・◦▪•ㅇ○▸▹*]\s*)?\(([^()]{2,30})\)")
@@ -453,7 +454,8 @@ def labelled_items(hit: Hit, rank: int) -> list[Candidate]:
         if len(run) >= 2:
             names = "; ".join(label for label, _ in run[:MAX_LIST_ITEMS])
             out.append(Candidate(kind="list", hit=hit, rank=rank, labels=" ".join(ln for _, ln in run),
-                                 text=f"{len(run)}개: {names}", quote=run[0][1]))
+                                 text=f"{len(run)}개: {names}", quote=run[0][1],
+                                 items=tuple(label for label, _ in run)))
         run = []
     return out
 
@@ -479,7 +481,7 @@ def unit_names(hit: Hit, rank: int, units: tuple[str, ...]) -> list[Candidate]:
         return []
     shown = "; ".join(names[:MAX_LIST_ITEMS])
     return [Candidate(kind="list", hit=hit, rank=rank, labels=" ".join(names), text=f"{len(names)}개: {shown}",
-                      quote=first)]
+                      quote=first, items=tuple(names))]
 
 
 def _bullet_kind(line: str) -> str:

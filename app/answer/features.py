@@ -202,10 +202,9 @@ def _enumeration(c: Candidate, intent: Intent) -> float:
 
 def _unit_items(c: Candidate, intent: Intent) -> float:
     """For "어떤 과들이 있어", the share of a list's items named like the units asked ("…과")."""
-    if c.kind != "list" or not intent.units:
+    if not c.items or not intent.units:
         return 0
-    items = [compact(i) for i in c.text.split(": ", 1)[-1].split("; ")]
-    return sum(i.endswith(intent.units) for i in items) / len(items)
+    return sum(compact(i).endswith(intent.units) for i in c.items) / len(c.items)
 
 
 def _phrase_coverage(intent: Intent, text: str) -> float:
