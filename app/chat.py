@@ -44,7 +44,6 @@ KOREAN_CSS = """<style>
 [data-testid="stSkipToContent"]::after { content: "본문으로 건너뛰기"; font-size: 1rem; }
 </style>"""
 
-# Settings field -> environment variable read by app.config.Settings (keep in step with config.py).
 # ------------------------------------------------------------------ launching (no streamlit import needed)
 def streamlit_command(port: int, headless: bool, address: str, max_upload_mb: float) -> list[str]:
     cmd = [
