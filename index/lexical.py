@@ -22,7 +22,7 @@ class KoreanTokenizer:
 
     Kiwi's multi-word dictionary (Wikipedia titles such as "러브 버그") is not loaded: it costs ~200 MB and
     ~3 s at every start and changed the tokens of 5 of the corpus's 725 chunks. Nor is its default dictionary
-    (compounds such as "서울특별시의회" kept whole): ~70 MB of a serving process, with train/dev answers and
+    (compounds such as "서울특별시의회" kept whole): ~50 MiB of a serving process, with train/dev answers and
     retrieval MRR unchanged (252/91 vs 253/90, MRR 0.820 vs 0.818); a compound now also matches its parts."""
 
     # Saved with an index: an index tokenized by another analyzer is tokenized again when loaded.

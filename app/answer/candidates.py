@@ -469,11 +469,12 @@ def unit_names(hit: Hit, rank: int, units: tuple[str, ...]) -> list[Candidate]:
     if not units:
         return []
     name = re.compile(r"[가-힣]{2,12}?(?:" + "|".join(sorted(units, key=len, reverse=True)) + ")")
+    only_names = re.compile(f"(?:{name.pattern})+")
     names: list[str] = []
     first = ""
     for line in hit.chunk.text.split("\n"):
         flat = compact(_HEAD_COUNT.sub("", line))
-        if len(flat) < 3 or not re.fullmatch(f"(?:{name.pattern})+", flat):
+        if len(flat) < 3 or not only_names.fullmatch(flat):
             continue
         first = first or line.strip()
         names += [n for n in name.findall(flat) if n not in names]
