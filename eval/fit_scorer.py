@@ -2,6 +2,7 @@
 the dev split; writes app/answer/weights.json. The test split and the staff questions are never read here.
 
     python -m eval.fit_scorer [--suites reports busan dacon] [--cache var/fit/hits.pkl]
+    python -m eval.fit_scorer --cv 5     # judge a change: cross-validated accuracy, nothing written
 
 A candidate is a positive example when it alone would make a correct answer under the evaluation's
 rule (every must_include, or any accept_any, in the rendered text). The candidate weights are fitted
@@ -256,15 +257,36 @@ def confidence_data(examples: list[Example], scorer: Scorer) -> tuple[np.ndarray
     return np.array(xs, dtype=float), np.array(ys)
 
 
+def cross_validated(train: list[Example], dev: list[Example], folds: int, seed: str = "") -> list[int]:
+    """Questions right per fold of train + dev, each fold answered by a scorer fitted without it (weights on the
+    rest's train part, thresholds on its dev part). One refit moves a few questions either way; summed over
+    folds, a change to candidates or features is judged on every train and dev question, none of them seen."""
+    def fold(ex: Example) -> int:
+        return int(hashlib.sha1(f"{seed}{ex.item.id}".encode()).hexdigest(), 16) % folds
+
+    right = []
+    for k in range(folds):
+        scorer = fit([ex for ex in train if fold(ex) != k], [ex for ex in dev if fold(ex) != k])
+        right.append(sum(ex.correct(*_decided(ex, scorer)) for ex in train + dev if fold(ex) == k))
+    return right
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m eval.fit_scorer", description=__doc__.split("\n\n")[0])
     ap.add_argument("--suites", nargs="+", default=[s.name for s in SUITES if s.fit])
     ap.add_argument("--cache", type=Path, default=Path("var/fit/hits.pkl"), help="retrieval cache (pickle)")
     ap.add_argument("--out", type=Path, default=WEIGHTS_PATH)
+    ap.add_argument("--cv", type=int, metavar="K", help="only print K-fold cross-validated accuracy over train + dev")
+    ap.add_argument("--cv-seeds", nargs="+", default=["a", "b"], help="fold assignments to sum over (with --cv)")
     args = ap.parse_args(argv)
     suites = [s for s in SUITES if s.name in args.suites]
     train = collect(suites, {"train"}, args.cache)
     dev = collect(suites, {"dev"}, args.cache)
+    if args.cv:
+        for seed in args.cv_seeds:
+            right = cross_validated(train, dev, args.cv, seed)
+            print(f"cv seed {seed}: {sum(right)}/{len(train) + len(dev)} right (folds {right})")
+        return 0
     scorer = fit(train, dev)
     train_acc = accuracy(train, scorer)
     dev_acc = accuracy(dev, scorer)

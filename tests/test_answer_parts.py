@@ -78,6 +78,8 @@ BUDGET = table_chunk(["구분", "2025 예산현액", "2024 최종예산", "증�
     ("목적사업 뭐뭐 있어?", "list", "list"),
     ("행사 언제 해?", "date", "lookup"),
     ("사업비는 얼마야?", "amount", "lookup"),
+    ("산림재해 사업비 중에 제일 큰 항목은 뭐야?", "amount", "superlative"),  # one row, was answered with a list
+    ("집행절차 단계별로 알려줘.", "list", "list"),  # a procedure's steps, was a text lookup
 ])
 def test_intent_type_and_operation(tokenizer, question, answer_type, operation):
     intent = intent_of(tokenizer, question)
@@ -296,6 +298,15 @@ def test_lists_count_items_under_a_heading():
     lines = ["목적사업", "1. 정책연구", "2. 역량강화", "3. 격차해소", "- 세부 내용"]
     c = lists(hit(text_chunk("1. 정책연구", section="재단 > 목적사업")), 0, lines)[0]
     assert c.text.startswith("3개:") and "역량강화" in c.text
+
+
+def test_lists_split_a_flow_chart_line_and_restart_at_circled_one():
+    lines = ["<사업추진 절차>", "① 사업공고 ② 신청 ③ 선정평가 ④ 협약체결", "➜ ➜ ➜", "⑥ 사후관리 ⑤ 창업 및 사업화",
+             "<빈일자리청년취업지원금>", "① 지원금 신청 참여청년", "② 지원금 지급 요청 운영기관"]
+    out = lists(hit(text_chunk("① 사업공고", section="사업 집행절차")), 0, lines)
+    assert [c.items for c in out] == [("사업공고", "신청", "선정평가", "협약체결", "사후관리", "창업 및 사업화"),
+                                      ("지원금 신청 참여청년", "지원금 지급 요청 운영기관")]
+    assert "사업추진 절차" in out[0].labels and "빈일자리청년취업지원금" in out[1].labels
 
 
 def test_lists_count_circled_steps_as_one_kind():

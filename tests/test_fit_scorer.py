@@ -47,3 +47,31 @@ def test_listwise_fit_ranks_the_right_candidate_first():
     assert top_right >= 0.9 * len(groups)
     slope, _ = calibrate(groups, w)
     assert slope > 0
+
+
+def test_cross_validation_never_answers_a_question_it_was_fitted_on(monkeypatch):
+    import eval.fit_scorer as fs
+
+    class Item:
+        def __init__(self, n):
+            self.id = f"q{n}"
+
+    class Ex:
+        def __init__(self, n):
+            self.item = Item(n)
+
+        def correct(self, text, abstained):
+            return text == "right"
+
+    train, dev = [Ex(n) for n in range(40)], [Ex(n) for n in range(40, 60)]
+    fitted_on = []
+    monkeypatch.setattr(fs, "fit", lambda tr, dv: fitted_on.append({id(e) for e in tr + dv}) or len(fitted_on) - 1)
+    answered = []
+
+    def decided(ex, scorer):
+        answered.append((id(ex), scorer))
+        return "right", False
+    monkeypatch.setattr(fs, "_decided", decided)
+    right = fs.cross_validated(train, dev, 5)
+    assert sum(right) == 60 and len(right) == 5 and len(answered) == 60  # each question answered once
+    assert all(ex not in fitted_on[scorer] for ex, scorer in answered)

@@ -30,6 +30,7 @@ FIGURE_TYPES = ("amount", "count", "rate", "date")
 SPAN_WIDTHS = (1, 2, 3)
 AFTER_LINES = 3  # lines kept after a sentence, for answers that are read rather than looked up
 MAX_LIST_ITEMS = 12
+LIST_CAPTION_LINES = 2
 
 
 @dataclass
@@ -426,17 +427,45 @@ def lists(hit: Hit, rank: int, section_lines: list[str]) -> list[Candidate]:
 
     Only the most frequent bullet kind counts ("1." items, not the "□" heading above them or "-" notes)."""
     heading = hit.chunk.section.split(" > ")[-1]
-    items = [ln for ln in section_lines
+    lines = [step for ln in section_lines for step in _steps_apart(ln)]
+    items = [i for i, ln in enumerate(lines)
              if _ITEM.match(ln) and not _SUB_ITEM.match(ln) and compact(unbullet(ln)) != compact(heading)]
-    kinds: dict[str, list[str]] = {}
-    for ln in items:
-        kinds.setdefault(_bullet_kind(ln), []).append(ln)
+    kinds: dict[str, list[int]] = {}
+    for i in items:
+        kinds.setdefault(_bullet_kind(lines[i]), []).append(i)
     items = max(kinds.values(), key=len, default=[])
-    if len(items) < 2:
-        return []
-    shown = "; ".join(unbullet(it) for it in items[:MAX_LIST_ITEMS])
-    return [Candidate(kind="list", hit=hit, rank=rank, labels=heading, text=f"{len(items)}개: {shown}",
-                      quote=items[0], items=tuple(unbullet(it) for it in items))]
+    out = []
+    for run in _numbered_runs(items, lines):
+        if len(run) < 2:
+            continue
+        names = [unbullet(lines[i]) for i in run]
+        # the lines just above the first item name what is listed ("<사업추진 절차>" over its steps)
+        above = " ".join(lines[max(0, run[0] - LIST_CAPTION_LINES):run[0]])
+        out.append(Candidate(kind="list", hit=hit, rank=rank, labels=f"{heading} {above}",
+                             text=f"{len(run)}개: " + "; ".join(names[:MAX_LIST_ITEMS]), quote=lines[run[0]],
+                             items=tuple(names)))
+    return out
+
+
+_CIRCLED = re.compile(r"[①-⑳]")
+
+
+def _steps_apart(line: str) -> list[str]:
+    """ "① 사업공고 ② 신청 ③ 선정평가": a flow chart drawn on one line holds one step per circled number."""
+    starts = [m.start() for m in _CIRCLED.finditer(line)]
+    if len(starts) < 2 or starts[0] != 0:
+        return [line]
+    return [line[a:b].strip() for a, b in zip(starts, [*starts[1:], len(line)])]
+
+
+def _numbered_runs(items: list[int], lines: list[str]) -> list[list[int]]:
+    """Circled steps that start again at ① begin another procedure (two programs' flows in one section)."""
+    runs: list[list[int]] = [[]]
+    for i in items:
+        if lines[i].startswith("①") and runs[-1]:
+            runs.append([])
+        runs[-1].append(i)
+    return runs
 
 
 _LABEL = re.compile(r"^(?:[-－・◦▪•ㅇ○▸▹*]\s*)?\(([^()]{2,30})\)")

@@ -54,7 +54,8 @@ LIST_CUES = frozenset({"뭐뭐", "목록", "종류", "무엇무엇", "나열", "
 TOTAL_CUES = frozenset({"전체", "총액", "총계", "합계", "규모", "모두", "전부", "총"})
 PART_SPLIT_TAGS = ("JC", "JKB")
 PART_SPLIT_PARTICLES = frozenset({"와", "과", "랑", "이랑", "하고"})
-LIST_WORDS = ("뭐뭐", "무엇무엇", "어디어디", "뭐가있", "뭐있")  # spelled across morphemes: "뭐"+"뭐"
+# spelled across morphemes: "뭐"+"뭐"; "단계별로 알려줘" asks for a procedure's steps
+LIST_WORDS = ("뭐뭐", "무엇무엇", "어디어디", "뭐가있", "뭐있", "단계별")
 PART_SPLIT_FORMS = frozenset({"및", ",", "각각", "그리고", "또"})
 
 # Suffixes of organizational units ("교육지원과", "대기환경연구부"); "부서" asks for any of them.
@@ -204,6 +205,8 @@ def _answer_type(morphs: list[tuple[str, str]], operation: str = "lookup") -> st
         return "reason"
     for kind, cues in TYPE_CUES:
         if operation in ("compare", "superlative") and kind in WHICH_TYPES:
+            continue
+        if operation == "superlative" and kind == "list":  # "제일 큰 항목은 뭐야" asks for one row
             continue
         if forms & cues or any(tag == "XSN" and form in cues for form, tag in morphs):
             return kind
