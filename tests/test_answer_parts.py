@@ -80,6 +80,14 @@ BUDGET = table_chunk(["구분", "2025 예산현액", "2024 최종예산", "증�
     ("사업비는 얼마야?", "amount", "lookup"),
     ("산림재해 사업비 중에 제일 큰 항목은 뭐야?", "amount", "superlative"),  # one row, was answered with a list
     ("집행절차 단계별로 알려줘.", "list", "list"),  # a procedure's steps, was a text lookup
+    # any counter after 몇 asks a count; these were "text" (answers ran past 200 characters) or "place"
+    ("어디나학습장 지금 몇 군데 운영 중이야?", "count", "lookup"),
+    ("출입 언론기관 전체 몇 개사야?", "count", "lookup"),
+    ("가로등 몇 본이야?", "count", "lookup"),
+    ("누적 이용자 수?", "count", "lookup"),
+    ("어디나학습장 예산 얼마야?", "amount", "lookup"),  # 어디나 names a program, it does not ask where
+    ("몇 년도에 시작했어?", "date", "lookup"),
+    ("추진할 수 있어?", "text", "lookup"),
 ])
 def test_intent_type_and_operation(tokenizer, question, answer_type, operation):
     intent = intent_of(tokenizer, question)

@@ -32,7 +32,7 @@ ENUMERATION_SCALE = 5  # items: a sentence naming this many things side by side 
 LENGTH_SCALE = 400  # characters: the longest answer the evaluation accepts
 
 _AMOUNT = re.compile(r"\d\s*(?:천원|백만원|억원|만원|원|억|조)")
-_COUNT = re.compile(r"\d\s*(?:명|건|개소|개|곳|회|팀|대|척|호|종|가구|세대|석)")
+_COUNT = re.compile(r"\d\s*(?:명|건|개소|개|곳|군데|회|팀|대|척|호|종|가구|세대|석|본|면)")
 _RATE = re.compile(r"\d\s*%|\d\s*퍼센트")
 _DATE = re.compile(r"\d{1,2}\s*\.\s*\d{1,2}\s*\.|\d{1,2}\s*월|\d{4}\s*\.\s*\d|[’'‘]\d{2}\s*\.|\d{1,2}\s*일|\d+\s*분기|상반기|하반기")
 _PERSON = re.compile(r"☎|담당\s*[:：]|(?:팀장|과장|국장|주무관|위원장|원장|대표)\b|\d{3,4}-\d{4}")

@@ -38,7 +38,9 @@ TYPE_CUES: tuple[tuple[str, frozenset[str]], ...] = (
 REASON_CUES = dict(TYPE_CUES)["reason"]
 QUOTE_ENDINGS = frozenset({"라고", "래", "래요", "라는"})
 COUNT_COUNTERS = frozenset({"명", "개", "건", "곳", "가지", "회", "개소", "종", "팀", "대", "척", "호", "차례"})
-DATE_COUNTERS = frozenset({"월", "일", "년", "시"})
+DATE_COUNTERS = frozenset({"월", "일", "년", "시", "년도", "연도", "분기"})
+# nouns after 몇 that ask a rate or an amount, not a count ("몇 퍼센트", "몇 억", "몇 배")
+NOT_COUNTERS = frozenset({"퍼센트", "프로", "억", "조", "만", "천", "원", "배", "위", "등"})
 DECREASE_CUES = frozenset({"줄", "줄어들", "줄어", "감소", "감액", "삭감", "축소", "하락", "내리", "작아지", "떨어지",
                            "깎", "깎이"})
 INCREASE_CUES = frozenset({"늘", "늘어나", "늘어", "증가", "증액", "확대", "상승", "오르", "커지"})
@@ -193,13 +195,15 @@ WHICH_TYPES = ("person", "place")  # "누가 더 많아", "어디가 제일 커"
 
 
 def _answer_type(morphs: list[tuple[str, str]], operation: str = "lookup") -> str:
-    forms = {f for f, _ in morphs}
+    forms = {f for f, _ in morphs} - _names_not_asking(morphs)
     for i, (form, tag) in enumerate(morphs):
         if form == "몇" and i + 1 < len(morphs):
-            nxt = morphs[i + 1][0]
+            nxt, nxt_tag = morphs[i + 1]
             if nxt in DATE_COUNTERS:
                 return "date"
-            if nxt in COUNT_COUNTERS and not forms & LIST_CUES:
+            # any counter counts: "몇 군데", "몇 개사", "몇 본", "몇 석" as much as "몇 명"
+            counter = nxt in COUNT_COUNTERS or (nxt_tag in ("NNB", "NNG") and nxt not in NOT_COUNTERS)
+            if counter and not forms & LIST_CUES:
                 return "count"
     if _asks_what_was_said(morphs):
         return "reason"
@@ -210,7 +214,18 @@ def _answer_type(morphs: list[tuple[str, str]], operation: str = "lookup") -> st
             continue
         if forms & cues or any(tag == "XSN" and form in cues for form, tag in morphs):
             return kind
+    if ("수", "NNG") in morphs:  # "방문자 수", "참여 기업 수" (the 수 of "할 수 있" is a bound noun)
+        return "count"
     return "text"
+
+
+def _names_not_asking(morphs: list[tuple[str, str]]) -> set[str]:
+    """ "어디나학습장", "어디나지원단": 어디 + 나 is a program's name ("anywhere"), not "where"."""
+    asked = {f for (f, _), (nxt, _) in zip(morphs, [*morphs[1:], ("", "")]) if nxt not in _INDEFINITE}
+    return {f for f, _ in morphs if f in WHICH_CUES and f not in asked}
+
+
+_INDEFINITE = frozenset({"나", "든", "든지", "서나", "에나", "이나"})
 
 
 def _asks_what_was_said(morphs: list[tuple[str, str]]) -> bool:
