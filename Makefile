@@ -7,7 +7,7 @@ REALDATA ?= ../shared/realdata
 # Which split of the gold items to evaluate: train | dev | test | all (eval/splits.py).
 SPLIT ?= all
 
-.PHONY: eval eval-busan eval-dacon eval-all fit dacon-gold table-bench
+.PHONY: eval eval-busan eval-dacon eval-all fit fit-cv dacon-gold table-bench
 
 # The customer's five reports (corpus/) against eval/gold.jsonl.
 eval:
@@ -37,6 +37,10 @@ eval-all:
 # Refit the answer scorer on the train split (thresholds on dev) -> app/answer/weights.json.
 fit:
 	$(PYTHON) -m eval.fit_scorer
+
+# Judge a change to candidates or features: 5-fold cross-validated accuracy over train+dev, nothing written.
+fit-cv:
+	$(PYTHON) -m eval.fit_scorer --cv 5
 
 # Table benchmark: cell precision/recall/F1 per source over the hand-checked tables (eval/tables/bench.jsonl).
 table-bench:
