@@ -89,7 +89,6 @@ class Hit:
     lexical_rank: int | None = None
     dense_rank: int | None = None
     dense_score: float = 0.0  # cosine to the question
-    beside: bool = False  # not retrieved itself: a table under a retrieved heading on the same page
 
 
 class HybridSearch:

@@ -9,7 +9,7 @@ from itertools import islice
 
 import numpy as np
 
-from ingest.models import Chunk, TableChunk, TableRow
+from ingest.models import TableChunk, TableRow
 from ingest.normalize import compact
 
 from .fusion import Hit, HybridSearch, SearchFilters
@@ -118,21 +118,6 @@ class Retrieval:
     def table_rows(self, file: str, table_id: str | None) -> list[TableRow]:
         """Every row of one table, across the chunks it was split into."""
         return self._table_rows.get((file, table_id), [])
-
-    @cached_property
-    def _tables_by_place(self) -> dict[tuple[str, int | None, str], list[Hit]]:
-        out: dict[tuple[str, int | None, str], list[Hit]] = defaultdict(list)
-        for i, c in enumerate(self.index.chunks):
-            if isinstance(c, TableChunk):
-                out[(c.file, c.page, c.section)].append(Hit(chunk=c, row=i, score=0.0, beside=True))
-        return out
-
-    def tables_beside(self, chunk: Chunk) -> list[Hit]:
-        """The tables printed on a text chunk's page under its heading: "인 력 / 부서별 주요업무" is the caption
-        text of the tables below it, which lexical search ranks low for their length (unscored)."""
-        if isinstance(chunk, TableChunk):
-            return []
-        return self._tables_by_place.get((chunk.file, chunk.page, chunk.section), [])
 
 
 class _LastQuery:

@@ -58,15 +58,6 @@ def test_list_counts_items_under_a_heading(engine):
     assert a.answer.startswith("9개:") and a.citations[0].page == 2
 
 
-def test_a_table_under_a_retrieved_caption_is_read(engine):
-    # the staffing table ranked below its one-line caption chunk ("인 력 … 부서별 주요업무"), so the answer was a
-    # sentence about "29개 부서" of another program
-    a = _ask(engine, "디지털도시국 밑에 부서가 몇 개고 어디어디야?")
-    ev = a.evidence[0]
-    assert (ev.file, ev.page) == ("2025_디지털도시국_주요업무보고.pdf", 2)
-    assert ev.value.startswith("8개") and "서울기록원" in ev.value and "데이터센터" in ev.value
-
-
 def test_comparison_shows_both_figures_and_the_change(engine):
     a = _ask(engine, "서울시재단 2025년 서울시 출연금은 2024년 최종예산보다 얼마나 늘었어?")
     assert "5,603,849" in a.answer

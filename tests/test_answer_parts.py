@@ -619,9 +619,6 @@ class CountingView:
     def table_rows(self, file, table_id):
         return []
 
-    def tables_beside(self, chunk):
-        return []
-
     def following_lines(self, chunk_id, n):
         return []
 

@@ -27,7 +27,6 @@ from .scorer import Scorer, confidence_features
 
 RETRIEVE_K = 8  # chunks read per question (the gold page is in the top 5 for 91-97% of questions)
 PER_FILE_K = 5  # chunks per report when a question names several
-TABLES_BESIDE = 4  # tables read beside the retrieved headings that introduce them
 # Reports read one by one at most: an organization's long archive named without a year scopes to all its
 # reports (135 in scripts/bench_scale.py --archive years, 5.9 s p95); those holding the best hits go first.
 PER_FILE_MAX = 4
@@ -48,7 +47,6 @@ class RetrievalView(Protocol):
     def section_lines(self, file: str, section: str) -> list[str]: ...
     def following_lines(self, chunk_id: str, n: int) -> list[str]: ...
     def table_rows(self, file: str, table_id: str | None) -> list: ...
-    def tables_beside(self, chunk) -> list[Hit]: ...
 
 
 @dataclass
@@ -68,7 +66,7 @@ def prepare(retrieval: RetrievalView, question: str, files: list[str]) -> Prepar
     intent = parse_intent(_without_report_names(question, docs, files), retrieval.morphemes, retrieval.idf, years, drop)
     # "A국이랑 B국 정원 비교": two organizations compared as wholes, so their totals are meant.
     intent = replace(intent, question=question, wants_total=intent.wants_total or len(files) >= 2)
-    hits = _with_tables_beside(retrieval, retrieval.hits(question, files, RETRIEVE_K))
+    hits = retrieval.hits(question, files, RETRIEVE_K)
     # "서울시재단 드론 사업": a word unknown to the reports asked of counts as unknown, wherever else it stands
     facts = question_facts(intent, lambda t: retrieval.mentions(t, files), hits[0].score if hits else 0)
     candidates = _scored_features(intent, hits, facts, retrieval)
@@ -83,19 +81,6 @@ def prepare(retrieval: RetrievalView, question: str, files: list[str]) -> Prepar
     everywhere = [d.file for d in docs]
     unknown = names_unknown_organization(question, docs, files, lambda name: retrieval.mentions(name, everywhere))
     return Prepared(intent, facts, hits, candidates, per_file, unknown)
-
-
-def _with_tables_beside(retrieval: RetrievalView, hits: list[Hit]) -> list[Hit]:
-    """The retrieved hits, then the tables under the retrieved headings (at most TABLES_BESIDE), each scored
-    as the heading that brought it: a long table's own words rank it below the short caption above it."""
-    seen = {h.chunk.id for h in hits}
-    adopted: list[Hit] = []
-    for h in hits:
-        for t in retrieval.tables_beside(h.chunk):
-            if t.chunk.id not in seen and len(adopted) < TABLES_BESIDE:
-                seen.add(t.chunk.id)
-                adopted.append(replace(t, score=h.score, dense_score=h.dense_score))
-    return hits + adopted
 
 
 def _read_one_by_one(files: list[str], hits: list[Hit]) -> list[str]:
