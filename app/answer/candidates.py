@@ -517,7 +517,7 @@ def unit_names(hit: Hit, rank: int, units: tuple[str, ...]) -> list[Candidate]:
 def _bullet_kind(line: str) -> str:
     """ "1." and "2)" are one kind, "①" and "②" another, "□" another: digits are folded away."""
     line = line.strip()
-    if "①" <= line[:1] <= "⑳":  # str.isdigit() holds for them too
+    if _CIRCLED.match(line):  # str.isdigit() holds for them too
         return "①"
     return re.sub(r"\d+", "0", line[:2])[:2] if line[:1].isdigit() else line[:1]
 
