@@ -113,6 +113,19 @@ def test_hyeonwon_after_a_verb_is_one_part(tokenizer):
     assert intent.parts[-1] == ("현원",) and intent.multi_part
 
 
+def test_each_part_asks_its_own_type(tokenizer):
+    """ "어디서 하고 예산은 얼마야": a place, then an amount (both parts were weighed as a place)."""
+    assert intent_of(tokenizer, "철도기술산업전 어디서 하고 예산은 얼마야?").part_types == ("place", "amount")
+    assert intent_of(tokenizer, "가든쇼 예산이 얼마고 어디서 열려?").part_types == ("amount", "place")
+    assert intent_of(tokenizer, "사업규모 얼마고 창업기업 몇 개사 지원해?").part_types == ("amount", "count")
+
+
+def test_a_part_without_a_question_word_asks_what_the_next_one_does(tokenizer):
+    intent = intent_of(tokenizer, "사업비랑 재원은 얼마야?")
+    assert intent.part_types == ("amount", "amount")
+    assert intent_of(tokenizer, "문화패스 몇 명 대상이고 최대 얼마까지 지원돼?").part_types == ("count", "amount")
+
+
 def test_superlative_direction(tokenizer):
     assert intent_of(tokenizer, "예산이 가장 적은 사업은?").direction == "min"
     assert intent_of(tokenizer, "정원이 제일 많은 직급은?").direction == "max"
@@ -400,6 +413,17 @@ def test_compose_answers_each_part(tokenizer):
     money = next(c for c in cells(hit(BUDGET), 1) if c.row == "인건비" and c.column == "2025 예산현액")
     comp = compose(intent, [_prob(staff, 0.9), _prob(money, 0.7)], True, 0.5)
     assert [c.value for c in comp.chosen] == ["16", "2,824,210"]
+
+
+def test_compose_takes_a_part_from_its_own_types_ranking(tokenizer):
+    """ "어디서 하고 예산은 얼마야": the budget part is chosen from the candidates weighed as amounts, where
+    the budget line ranks above the threshold it missed when weighed as a place."""
+    intent = intent_of(tokenizer, "가든쇼 어디서 하고 예산은 얼마야?")
+    place = spans(hit(text_chunk("ㅇ 장소 : 낙동강 정원 일원")), 0)[0]
+    budget = next(c for c in cells(hit(BUDGET), 1) if c.row == "인건비" and c.column == "2025 예산현액")
+    assert compose(intent, [_prob(place, 0.9), _prob(budget, 0.2)], True, 0.5).chosen == [place]
+    comp = compose(intent, [place, budget], True, 0.5, by_type={"amount": [(0.8, budget), (0.3, place)]})
+    assert [c.kind for c in comp.chosen] == ["span", "cell"] and comp.chosen[1].value == "2,824,210"
 
 
 def test_compose_takes_the_other_part_from_the_same_report(tokenizer):

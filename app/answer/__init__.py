@@ -144,7 +144,16 @@ def judge(prep: Prepared, scorer: Scorer) -> tuple[Composition, float]:
         return Composition(""), 0
     ranked = rank(prep.candidates, scorer)
     per_file = {f: rank(c, scorer) for f, c in prep.per_file.items()}
-    return compose(prep.intent, ranked, True, scorer.part_threshold, per_file), confidence(ranked, scorer)
+    by_type = {t: as_type(prep, t, scorer) for t in set(prep.intent.part_types) - {prep.intent.answer_type}}
+    return compose(prep.intent, ranked, True, scorer.part_threshold, per_file, by_type), confidence(ranked, scorer)
+
+
+def as_type(prep: Prepared, answer_type: str, scorer: Scorer) -> list[tuple[float, Candidate]]:
+    """The candidates weighed as answers of another type (a part's own), best first; the candidates
+    themselves keep the question's scores."""
+    facts = replace(prep.facts, intent=replace(prep.intent, answer_type=answer_type))
+    scored = [(scorer.probability(features(c, facts)), c) for c in prep.candidates]
+    return sorted(scored, key=lambda pc: -pc[0])
 
 
 def decide(prep: Prepared, scorer: Scorer) -> Composition:

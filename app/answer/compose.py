@@ -30,9 +30,12 @@ class Composition:
 
 
 def compose(intent: Intent, ranked: list[Candidate], confident: bool, part_threshold: float,
-            per_file: dict[str, list[Candidate]] | None = None) -> Composition:
+            per_file: dict[str, list[Candidate]] | None = None,
+            by_type: dict[str, list[tuple[float, Candidate]]] | None = None) -> Composition:
     """`ranked`: candidates best first; `confident`: the calibrated confidence reached the threshold;
-    `per_file`: candidates per report, best first, when a comparison names several reports."""
+    `per_file`: candidates per report, best first, when a comparison names several reports; `by_type`: the
+    candidates scored again as answers of a part's own type, where it differs from the question's:
+    (probability, candidate), best first."""
     if per_file and len(per_file) >= 2 and intent.operation in ACROSS_OPERATIONS:
         both = _across_reports(intent, per_file, part_threshold)
         if both is not None:
@@ -41,7 +44,7 @@ def compose(intent: Intent, ranked: list[Candidate], confident: bool, part_thres
         return Composition("")
     chosen = [ranked[0]]
     if intent.multi_part:
-        chosen += _other_parts(intent, ranked, chosen, part_threshold)
+        chosen += _other_parts(intent, ranked, chosen, part_threshold, by_type or {})
     return Composition(render(chosen, intent.answer_type, intent.terms), chosen)
 
 
@@ -56,18 +59,21 @@ def _head(part: tuple[str, ...], intent: Intent) -> str:
     return own[-1]
 
 
-def _other_parts(intent: Intent, ranked: list[Candidate], chosen: list[Candidate], threshold: float) -> list[Candidate]:
-    """For each part whose head word the answer so far does not show, the best candidate that names it."""
+def _other_parts(intent: Intent, ranked: list[Candidate], chosen: list[Candidate], threshold: float,
+                 by_type: dict[str, list[tuple[float, Candidate]]]) -> list[Candidate]:
+    """For each part whose head word the answer so far does not show, the best candidate that names it,
+    weighed as an answer of that part's type."""
     from .render import with_row
 
     extra: list[Candidate] = []
-    for part in intent.parts:
+    for i, part in enumerate(intent.parts):
+        pool = by_type.get(intent.part_type(i)) or [(c.probability, c) for c in ranked]
         shown = compact(" ".join(with_row(c) for c in chosen + extra)).lower()
         head = _head(part, intent)
         if head in shown:
             continue
         taken = {id(c) for c in chosen + extra}  # identity: dataclass equality would compare whole chunks
-        match = next((c for c in ranked if c.probability >= threshold and id(c) not in taken
+        match = next((c for p, c in pool if p >= threshold and id(c) not in taken
                       and _same_report(c, chosen[0], intent) and head in compact(c.labels).lower()), None)
         if match is not None and len(chosen) + len(extra) < MAX_PARTS:
             extra.append(match)

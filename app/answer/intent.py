@@ -48,6 +48,8 @@ COMPARE_CUES = DECREASE_CUES | INCREASE_CUES | frozenset({"비교", "차이", "�
 # "어디야", "어느 부서", "뭐야": the answer names rows of a table, not a figure.
 WHICH_CUES = frozenset({"어디", "어느", "무엇", "뭐", "어떤"})
 HOW_MUCH_CUES = frozenset({"얼마", "몇", "얼마나", "얼만"})
+# a clause holding one of these asks its own question ("언제 어디서 하고, 예산은 얼마야")
+ASKING_WORDS = HOW_MUCH_CUES | WHICH_CUES | frozenset({"언제", "누구", "누가", "어디서", "며칠"})
 EXCLUDE_CUES = (("말", "VV"), ("빼", "VV"), ("제외", "NNG"), ("제외하", "VV"))
 SUPERLATIVE_CUES = frozenset({"가장", "제일", "최대", "최고", "최저", "최소", "최다", "젤", "1위"})
 MAX_CUES = frozenset({"많", "많이", "크", "높", "길", "최대", "최고", "최다", "비싸"})
@@ -81,10 +83,14 @@ class Intent:
     wants_total: bool
     excluded: tuple[tuple[str, ...], ...] = ()  # "인건비·경비 말고": rows naming these are not answers
     units: tuple[str, ...] = ()  # "어떤 과들이 있어": the kind of organizational unit whose names are asked
+    part_types: tuple[str, ...] = ()  # the answer type of each part ("어디서 하고 예산은 얼마야": place, amount)
 
     @property
     def multi_part(self) -> bool:
         return len(self.parts) > 1
+
+    def part_type(self, i: int) -> str:
+        return self.part_types[i] if i < len(self.part_types) else self.answer_type
 
 
 def parse_intent(
@@ -103,14 +109,17 @@ def parse_intent(
     operation = _operation(morphs)
     if _says_list(question) and operation != "filter":  # "줄어든 항목 뭐뭐야" lists the rows a filter keeps
         operation = "list"
+    answer_type = "list" if operation in ("list", "filter") else _answer_type(morphs, operation)
+    parts, part_types = _parts(morphs, drop, operation, answer_type)
     return Intent(
         question=question,
         terms=tuple(terms),
         weights=tuple(idf(t) for t in terms),
-        answer_type="list" if operation in ("list", "filter") else _answer_type(morphs, operation),
+        answer_type=answer_type,
         operation=operation,
         direction=_direction(forms, operation),
-        parts=_parts(morphs, drop),
+        parts=parts,
+        part_types=part_types,
         years=tuple(years),
         wants_total=any(f in TOTAL_CUES for f in forms),
         excluded=excluded,
@@ -263,15 +272,38 @@ def _direction(forms: list[str], operation: str = "lookup") -> str:
     return ""
 
 
-def _parts(morphs: list[tuple[str, str]], drop: frozenset[str]) -> tuple[tuple[str, ...], ...]:
-    """Split at conjunctions: "정원이랑 현원 각각" -> (("정원",), ("현원",)); clause breaks ("얼마고, 언제") too."""
+def _parts(morphs: list[tuple[str, str]], drop: frozenset[str], operation: str,
+           answer_type: str) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    """Split at conjunctions: "정원이랑 현원 각각" -> (("정원",), ("현원",)); clause breaks ("얼마고, 언제") too.
+    Also each part's answer type: "어디서 하고 예산은 얼마야" asks a place, then an amount."""
     segments: list[list[tuple[str, str]]] = [[]]
     for form, tag in morphs:
         if (tag in PART_SPLIT_TAGS and form in PART_SPLIT_PARTICLES) or form in PART_SPLIT_FORMS or (tag == "EC" and form in {"고", "이고"}):
             segments.append([])
             continue
         segments[-1].append((form, tag))
-    parts = [tuple(_terms(seg, drop)) for seg in segments]
     # ", 전년 대비": the year a comparison is made against names no figure of its own
-    parts = [p for p in parts if any(t not in COMPARE_CUES for t in p)]
-    return tuple(parts) if len(parts) > 1 else (tuple(_terms(morphs, drop)),)
+    kept = [(tuple(_terms(seg, drop)), seg) for seg in segments]
+    kept = [(p, seg) for p, seg in kept if any(t not in COMPARE_CUES for t in p)]
+    if len(kept) < 2:
+        return (tuple(_terms(morphs, drop)),), (answer_type,)
+    return tuple(p for p, _ in kept), _part_types([seg for _, seg in kept], operation, answer_type)
+
+
+def _part_types(segments: list[list[tuple[str, str]]], operation: str, answer_type: str) -> tuple[str, ...]:
+    """A part asks what its own question word asks; a part without one ("사업비랑 재원은 얼마야") what the next
+    part's does, since a Korean clause ends on its predicate. Lists and comparisons keep one type: one list
+    or one difference answers all their parts."""
+    if operation in ("list", "filter", "compare") or answer_type in ("list", "reason"):
+        return (answer_type,) * len(segments)
+    own = [_answer_type(seg, operation) if _asks(seg) else "" for seg in segments]
+    out: list[str] = []
+    following = answer_type
+    for t in reversed(own):
+        following = t if t and t != "text" else following
+        out.append(following)
+    return tuple(reversed(out))
+
+
+def _asks(segment: list[tuple[str, str]]) -> bool:
+    return any(f in ASKING_WORDS for f, _ in segment)
