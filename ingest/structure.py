@@ -22,6 +22,10 @@ _NUMBERED = re.compile(r"^(\d{1,2})\s*[.．]\s+(\D.*)$")
 _SUBNUMBERED = re.compile(r"^(?:\(\d{1,2}\)|\d{1,2}-\d{1,2}\.?|[가-하]\.)\s*(\S.*)$")
 _BOX = re.compile(r"^[□■◉◆▣]\s*(\S.*)$")
 _CIRCLE = re.compile(r"^[○◦❍ㅇ●]\s*(\S.*)$")
+# "3 관계성 범죄 재범 방지 및 피해자 보호 지원 강화": a work plan's program, its number printed in a box
+# without a period; numbering restarts under every goal, so no sequence is required of it
+_PROGRAM = re.compile(r"^([1-9]|1\d|20)\s+([가-힣「『<“‘'\"]\S*(?:\s+\S+)*)$")
+_BARE_FIGURE = re.compile(r"(?:^|\s)[\d,.\-–—%]+(?=\s|$)")  # a table row's cells: "한복의상 - - -", "6 개월이하 6"
 MAX_HEADING_CHARS = 40
 _FOOTER = re.compile(r"^[-–]\s*\d+\s*[-–]$")  # page footers "- 1 -"
 _NOISE = re.compile(_FOOTER.pattern + r"|^\d{1,3}$")  # footers and bare page numbers
@@ -67,14 +71,27 @@ def heading_level(text: str, section: Section) -> tuple[int, str] | None:
             section.last_number = number
             return 1, text
         return None
+    if (m := _PROGRAM.match(text)) and _program_title(m.group(2)):
+        return 1, m.group(2)
     if m := _SUBNUMBERED.match(text):
         return (2, text) if _short_title(m.group(1)) else None
     if m := _BOX.match(text):
-        return (3, m.group(1)) if _short_title(m.group(1)) else None
+        return (3, m.group(1)) if _short_title(m.group(1)) and not _LABELLED_VALUE.match(m.group(1)) else None
     if m := _CIRCLE.match(text):
         # "○" often opens a whole sentence in review reports; only short labels are headings.
-        return (4, m.group(1)) if _short_title(m.group(1), MAX_CIRCLE_CHARS) else None
+        return (4, m.group(1)) if _short_title(m.group(1), MAX_CIRCLE_CHARS) and not _LABELLED_VALUE.match(m.group(1)) else None
     return None
+
+
+# "ㅇ 사업비 : 436백만원(시비)", "□ 인력 : 정원 76 / 현원 75": a fact under the heading above, not a heading of
+# its own (as one, it became a one-line chunk cut off from the program it belongs to); a colon inside
+# brackets ("세입예산 (단위 : 천원)") is a caption's note
+_LABELLED_VALUE = re.compile(r"^[^(（<\[:：]{1,20}[:：]\s*\S")
+
+
+def _program_title(title: str) -> bool:
+    """At least two words ("8 강북구", "17 미선정" are rows of a list) and no bare figure among them."""
+    return _short_title(title) and len(title.split()) >= 2 and not _BARE_FIGURE.search(title)
 
 
 def _short_title(title: str, limit: int = MAX_HEADING_CHARS) -> bool:

@@ -118,6 +118,29 @@ def test_table_continues_after_page_footer_with_its_header():
     assert grids[1][2].continues and grids[1][2].rows[0] == ["사항별", "2024 예산안", "2023 예산액"]
 
 
+def test_a_labelled_value_stays_with_the_program_above():
+    """ "ㅇ 사업비 : 436백만원(시비)" states a fact of the program under its heading; as a heading of its own it
+    became a one-line chunk no question retrieved (Busan 자치경찰위원회 p.20)."""
+    doc = structure([Line("□ 사업개요", 20), Line("ㅇ 사업내용", 20), Line("- 스토킹 피해자 맞춤형 지원", 20),
+                     Line("ㅇ 사업비 : 436백만원(시비)", 20), Line("□ 세입예산 (단위 : 천원)", 20), Line("계 100", 20)], "k")
+    budget = next(t for t in doc.texts if "436백만원" in "\n".join(t.lines))
+    assert budget.section.endswith("사업내용") and "스토킹 피해자 맞춤형 지원" in budget.lines[-2]
+    assert doc.texts[-1].section.startswith("세입예산")  # a colon in a caption's brackets is still a heading
+
+
+def test_a_work_plans_numbered_program_heads_its_section():
+    """Busan plans print each program as "3 관계성 범죄 …" (number in a box, no period, restarting under every
+    goal): its lines were filed under the previous program's last heading ("향후계획")."""
+    lines = ["Ⅲ. 주요업무 추진계획", "1 치안 현장과의 소통", "□ 향후계획", "ㅇ 실무협의회 개최",
+             "3 관계성 범죄 재범 방지 및 피해자 보호 지원 강화", "❖ 고위험 피해자 맞춤형 보호", "8 강북구",
+             "2 상시 메타버스 한복의상 - - -"]
+    doc = structure([Line(t, 20) for t in lines], "k")
+    program = next(t for t in doc.texts if "❖ 고위험 피해자 맞춤형 보호" in t.lines)
+    assert program.section == "III. 주요업무 추진계획 > 관계성 범죄 재범 방지 및 피해자 보호 지원 강화"
+    # one word, or a row of figures, is a list's row, not a program
+    assert "8 강북구" in program.lines and "2 상시 메타버스 한복의상 - - -" in program.lines
+
+
 def test_letter_spaced_heading_normalizes():
     assert squash_letter_spacing("Ⅰ. 기 본 현 황") == "Ⅰ. 기본현황"
     assert clean_label("정 원") == "정원"
