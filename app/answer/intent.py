@@ -49,7 +49,7 @@ COMPARE_CUES = DECREASE_CUES | INCREASE_CUES | frozenset({"비교", "차이", "�
 WHICH_CUES = frozenset({"어디", "어느", "무엇", "뭐", "어떤"})
 HOW_MUCH_CUES = frozenset({"얼마", "몇", "얼마나", "얼만"})
 # a clause holding one of these asks its own question ("언제 어디서 하고, 예산은 얼마야")
-ASKING_WORDS = HOW_MUCH_CUES | WHICH_CUES | frozenset({"언제", "누구", "누가", "어디서", "며칠"})
+ASKING_WORDS = HOW_MUCH_CUES | WHICH_CUES | frozenset({"언제", "누구", "며칠"})
 EXCLUDE_CUES = (("말", "VV"), ("빼", "VV"), ("제외", "NNG"), ("제외하", "VV"))
 SUPERLATIVE_CUES = frozenset({"가장", "제일", "최대", "최고", "최저", "최소", "최다", "젤", "1위"})
 MAX_CUES = frozenset({"많", "많이", "크", "높", "길", "최대", "최고", "최다", "비싸"})
