@@ -76,10 +76,10 @@ def heading_level(text: str, section: Section) -> tuple[int, str] | None:
     if m := _SUBNUMBERED.match(text):
         return (2, text) if _short_title(m.group(1)) else None
     if m := _BOX.match(text):
-        return (3, m.group(1)) if _short_title(m.group(1)) and not _LABELLED_VALUE.match(m.group(1)) else None
+        return (3, m.group(1)) if _bullet_title(m.group(1)) else None
     if m := _CIRCLE.match(text):
         # "○" often opens a whole sentence in review reports; only short labels are headings.
-        return (4, m.group(1)) if _short_title(m.group(1), MAX_CIRCLE_CHARS) and not _LABELLED_VALUE.match(m.group(1)) else None
+        return (4, m.group(1)) if _bullet_title(m.group(1), MAX_CIRCLE_CHARS) else None
     return None
 
 
@@ -87,6 +87,10 @@ def heading_level(text: str, section: Section) -> tuple[int, str] | None:
 # its own (as one, it became a one-line chunk cut off from the program it belongs to); a colon inside
 # brackets ("세입예산 (단위 : 천원)") is a caption's note
 _LABELLED_VALUE = re.compile(r"^[^(（<\[:：]{1,20}[:：]\s*\S")
+
+
+def _bullet_title(title: str, limit: int = MAX_HEADING_CHARS) -> bool:
+    return _short_title(title, limit) and not _LABELLED_VALUE.match(title)
 
 
 def _program_title(title: str) -> bool:

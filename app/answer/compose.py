@@ -66,8 +66,9 @@ def _other_parts(intent: Intent, ranked: list[Candidate], chosen: list[Candidate
     from .render import with_row
 
     extra: list[Candidate] = []
+    as_asked = [(c.probability, c) for c in ranked]
     for i, part in enumerate(intent.parts):
-        pool = by_type.get(intent.part_type(i)) or [(c.probability, c) for c in ranked]
+        pool = by_type.get(intent.part_type(i)) or as_asked
         shown = compact(" ".join(with_row(c) for c in chosen + extra)).lower()
         head = _head(part, intent)
         if head in shown:

@@ -110,7 +110,7 @@ def parse_intent(
     if _says_list(question) and operation != "filter":  # "줄어든 항목 뭐뭐야" lists the rows a filter keeps
         operation = "list"
     answer_type = "list" if operation in ("list", "filter") else _answer_type(morphs, operation)
-    parts, part_types = _parts(morphs, drop, operation, answer_type)
+    parts, part_types = _parts(morphs, drop, tuple(terms), operation, answer_type)
     return Intent(
         question=question,
         terms=tuple(terms),
@@ -272,10 +272,11 @@ def _direction(forms: list[str], operation: str = "lookup") -> str:
     return ""
 
 
-def _parts(morphs: list[tuple[str, str]], drop: frozenset[str], operation: str,
+def _parts(morphs: list[tuple[str, str]], drop: frozenset[str], terms: tuple[str, ...], operation: str,
            answer_type: str) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
     """Split at conjunctions: "정원이랑 현원 각각" -> (("정원",), ("현원",)); clause breaks ("얼마고, 언제") too.
-    Also each part's answer type: "어디서 하고 예산은 얼마야" asks a place, then an amount."""
+    Also each part's answer type: "어디서 하고 예산은 얼마야" asks a place, then an amount. `terms`: the whole
+    question's, its one part when it does not split."""
     segments: list[list[tuple[str, str]]] = [[]]
     for form, tag in morphs:
         if (tag in PART_SPLIT_TAGS and form in PART_SPLIT_PARTICLES) or form in PART_SPLIT_FORMS or (tag == "EC" and form in {"고", "이고"}):
@@ -286,7 +287,7 @@ def _parts(morphs: list[tuple[str, str]], drop: frozenset[str], operation: str,
     kept = [(tuple(_terms(seg, drop)), seg) for seg in segments]
     kept = [(p, seg) for p, seg in kept if any(t not in COMPARE_CUES for t in p)]
     if len(kept) < 2:
-        return (tuple(_terms(morphs, drop)),), (answer_type,)
+        return (terms,), (answer_type,)
     return tuple(p for p, _ in kept), _part_types([seg for _, seg in kept], operation, answer_type)
 
 
