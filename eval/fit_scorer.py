@@ -128,19 +128,27 @@ def fit_listwise(groups: list[tuple[np.ndarray, np.ndarray]], l2: float = LISTWI
     mean, scale = every.mean(axis=0), every.std(axis=0)
     scale[scale == 0] = 1.0
     answered = [((x - mean) / scale, y) for x, y in groups if y.any()]
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        value, grad = 0.5 * l2 * w @ w, l2 * w
-        for x, y in answered:
-            s = x @ w
-            e = np.exp(s - s.max())
-            right = e[y].sum()
-            value -= np.log(right) - np.log(e.sum())
-            grad -= x[y].T @ (e[y] / right) - x.T @ (e / e.sum())
-        return value, grad
-
-    result = minimize(loss, np.zeros(every.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    result = minimize(listwise_loss, np.zeros(every.shape[1]), args=(answered, l2), jac=True, method="L-BFGS-B",
+                      options={"maxiter": 500})
     return result.x / scale  # the mean shift is a constant per question: it cancels in the softmax
+
+
+def listwise_loss(w: np.ndarray, answered: list[tuple[np.ndarray, np.ndarray]], l2: float) -> tuple[float, np.ndarray]:
+    """Negative log softmax mass on the right candidates, summed over questions, with its gradient."""
+    value, grad = 0.5 * l2 * w @ w, l2 * w
+    for x, y in answered:
+        s = x @ w
+        # log-sum-exp on each side: the right candidates' own mass underflows to 0 once they score far
+        # below the best, and log(0) turned the line search's loss into inf and its gradient into nan
+        every_lse, right_lse = _logsumexp(s), _logsumexp(s[y])
+        value -= right_lse - every_lse
+        grad -= x[y].T @ np.exp(s[y] - right_lse) - x.T @ np.exp(s - every_lse)
+    return value, grad
+
+
+def _logsumexp(s: np.ndarray) -> float:
+    top = s.max()
+    return float(top + np.log(np.exp(s - top).sum()))
 
 
 def calibrate(groups: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray) -> tuple[float, float]:

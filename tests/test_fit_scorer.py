@@ -3,6 +3,7 @@ thresholds are chosen from the middle of the best ties."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from app.answer.scorer import Scorer
 from eval.fit_scorer import best_of, fit_logistic
@@ -75,3 +76,16 @@ def test_cross_validation_never_answers_a_question_it_was_fitted_on(monkeypatch)
     right = fs.cross_validated(train, dev, 5)
     assert sum(right) == 60 and len(right) == 5 and len(answered) == 60  # each question answered once
     assert all(ex not in fitted_on[scorer] for ex, scorer in answered)
+
+
+def test_listwise_loss_stays_finite_when_the_right_candidate_scores_far_below():
+    """During cross-validation the line search tried weights where a right candidate scored ~1,000 below
+    the best: its softmax mass underflowed to 0, and the loss became inf and the gradient nan."""
+    from eval.fit_scorer import listwise_loss
+
+    x = np.array([[0.0], [1.0], [0.5]])
+    y = np.array([True, False, False])
+    value, grad = listwise_loss(np.array([1000.0]), [(x, y)], 0.0)
+    assert np.isfinite(value) and np.isfinite(grad).all()
+    assert value == pytest.approx(1000.0)
+    assert grad[0] == pytest.approx(1.0)  # d/dw of (best score - right score) = 1 - 0
