@@ -156,6 +156,16 @@ def test_which_rows_decreased_is_a_filter(tokenizer):
     assert intent_of(tokenizer, "2023년보다 줄어든 항목 뭐뭐야?").operation == "filter"
 
 
+def test_why_a_figure_changed_is_a_lookup_of_the_reason(tokenizer):
+    """ "줄어든 이유가 뭐래" asks for the sentence giving the reason; as a comparison, a computed difference
+    of two figures near the words ("4% 차이 (7% → 11%)") answered it."""
+    for question in ("임대주택지원이랑 소상공인 융자가 크게 줄어든 이유가 뭐래?", "기록물 관리 분야 예산은 왜 늘었어?",
+                     "예산 깎인 거에 대해 검토보고서는 뭐라고 했어?"):
+        intent = intent_of(tokenizer, question)
+        assert (intent.operation, intent.answer_type) == ("lookup", "reason"), question
+    assert intent_of(tokenizer, "작년보다 얼마나 늘었어?").operation == "compare"
+
+
 # ------------------------------------------------------------------ generators
 
 def test_cells_carry_value_row_column_unit():
