@@ -135,20 +135,17 @@ def fit_listwise(groups: list[tuple[np.ndarray, np.ndarray]], l2: float = LISTWI
 
 def listwise_loss(w: np.ndarray, answered: list[tuple[np.ndarray, np.ndarray]], l2: float) -> tuple[float, np.ndarray]:
     """Negative log softmax mass on the right candidates, summed over questions, with its gradient."""
+    from scipy.special import logsumexp
+
     value, grad = 0.5 * l2 * w @ w, l2 * w
     for x, y in answered:
         s = x @ w
         # log-sum-exp on each side: the right candidates' own mass underflows to 0 once they score far
         # below the best, and log(0) turned the line search's loss into inf and its gradient into nan
-        every_lse, right_lse = _logsumexp(s), _logsumexp(s[y])
+        every_lse, right_lse = logsumexp(s), logsumexp(s[y])
         value -= right_lse - every_lse
         grad -= x[y].T @ np.exp(s[y] - right_lse) - x.T @ np.exp(s - every_lse)
     return value, grad
-
-
-def _logsumexp(s: np.ndarray) -> float:
-    top = s.max()
-    return float(top + np.log(np.exp(s - top).sum()))
 
 
 def calibrate(groups: list[tuple[np.ndarray, np.ndarray]], w: np.ndarray) -> tuple[float, float]:
