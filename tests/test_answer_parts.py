@@ -66,13 +66,16 @@ BUDGET = table_chunk(["구분", "2025 예산현액", "2024 최종예산", "증�
 @pytest.mark.parametrize(("question", "answer_type", "operation"), [
     ("정원이랑 현원 각각 몇 명이야?", "count", "lookup"),
     ("집행률이 가장 낮은 사업은?", "rate", "superlative"),
-    ("왜 감액됐어?", "reason", "compare"),
-    ("정보통신 인프라 분야 예산 줄어든 주된 이유 뭐야?", "reason", "compare"),  # was a row filter, answered as a list
+    # why a figure changed asks for the sentence that says so, not for a computed difference ("4% 차이 (7% → 11%)")
+    ("왜 감액됐어?", "reason", "lookup"),
+    ("임대주택지원이랑 소상공인 융자가 크게 줄어든 이유가 뭐래?", "reason", "lookup"),
+    ("기록물 관리 분야 예산은 왜 늘었어?", "reason", "lookup"),
+    ("정보통신 인프라 분야 예산 줄어든 주된 이유 뭐야?", "reason", "lookup"),  # was a row filter, answered as a list
     ("예산이 작년보다 줄어든 부서 어디어디야?", "list", "filter"),
     ("인재개발원은 과가 몇 개고 어떤 과들이 있어?", "list", "list"),  # was a count: the names were never given
     ("공모사업 어떤 거 있어?", "list", "list"),
     ("메타버스 서울 추진 예산 얼마나 깎였어?", "amount", "compare"),  # 깎이다 is a decrease
-    ("AI행정서비스 예산 깎인 거에 대해 검토보고서는 뭐라고 했어?", "reason", "compare"),  # what was said
+    ("AI행정서비스 예산 깎인 거에 대해 검토보고서는 뭐라고 했어?", "reason", "lookup"),  # what was said
     ("행감에서 스마트시티센터 위치 관련해서 뭐라고 했어?", "reason", "lookup"),
     ("담당자가 누구야?", "person", "lookup"),
     ("목적사업 뭐뭐 있어?", "list", "list"),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.answer.scorer import Scorer
-from eval.fit_scorer import best_of, fit_logistic
+from eval.fit_scorer import HeldOut, best_of, fit_logistic
 
 
 def test_fit_recovers_a_predictive_feature_on_the_raw_scale():
@@ -89,3 +89,29 @@ def test_listwise_loss_stays_finite_when_the_right_candidate_scores_far_below():
     assert np.isfinite(value) and np.isfinite(grad).all()
     assert value == pytest.approx(1000.0)
     assert grad[0] == pytest.approx(1.0)  # d/dw of (best score - right score) = 1 - 0
+
+
+def test_confidence_stage_weighs_right_answers_against_unanswerable_questions_only(monkeypatch):
+    """Answering a wrong figure and abstaining on its question score the same, so such questions say nothing
+    about when to abstain: the confidence fit sees right answers and unanswerable questions, while the
+    threshold still sees every held-out question."""
+    import eval.fit_scorer as fs
+
+    outcomes = {"right": (True, False), "wrong": (False, False), "unanswerable": (False, True)}
+    examples = ["right", "wrong", "unanswerable", "wrong", "right"] * 4
+    monkeypatch.setattr(fs, "fit_candidates", lambda rest: Scorer({}, 0.0, {}, 0.0, 0.0, 0.5))
+    monkeypatch.setattr(fs, "confidence_data", lambda held, scorer: [
+        HeldOut({n: float(kind == "right") for n in fs.CONFIDENCE_FEATURES}, *outcomes[kind], False)
+        for kind in held])
+    x, y, held_out = fs.out_of_fold_confidence_data(examples, 0.5)
+    assert len(held_out) == len(examples)
+    assert len(x) == examples.count("right") + examples.count("unanswerable")
+    assert y.sum() == examples.count("right")
+
+
+def test_a_blocked_or_unranked_question_has_no_confidence():
+    scorer = Scorer({}, 0.0, {"margin": 1.0}, 5.0, 0.5, 0.5)
+    features = {"margin": 1.0}
+    assert HeldOut(features, True, False, False).confidence(scorer) > 0.99
+    assert HeldOut(features, True, False, True).confidence(scorer) == 0
+    assert HeldOut(None, True, False, False).confidence(scorer) == 0

@@ -255,7 +255,9 @@ def _operation(morphs: list[tuple[str, str]]) -> str:
     if any(f == "몇" and i + 1 < len(morphs) and morphs[i + 1][0] in {"개", "가지", "곳", "종", "개소"}
            for i, (f, _) in enumerate(morphs)):
         return "count"
-    if forms & COMPARE_CUES or ("더" in forms and forms & (MAX_CUES | MIN_CUES)):
+    # "줄어든 이유가 뭐래" asks for the sentence that gives the reason, not for the size of the change
+    asks_why = bool(forms & REASON_CUES) or _asks_what_was_said(morphs)
+    if not asks_why and (forms & COMPARE_CUES or ("더" in forms and forms & (MAX_CUES | MIN_CUES))):
         return "compare"
     return "lookup"
 

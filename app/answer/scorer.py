@@ -1,8 +1,9 @@
 """The one scorer, in two fitted stages (python -m eval.fit_scorer), both logistic over named features:
 
 1. each candidate: how likely it alone answers the question (weights over features.FEATURES);
-2. the question: how likely the best candidate is right (weights over CONFIDENCE_FEATURES), the
-   calibrated probability that abstention compares with a threshold chosen on the dev split.
+2. the question: how likely the best candidate is right rather than the question unanswerable (weights
+   over CONFIDENCE_FEATURES), the calibrated probability that abstention compares with a threshold chosen
+   on train's out-of-fold answers and the dev split.
 
 Weights, biases and thresholds live in weights.json beside this file (reviewed like code, rebuilt by one
 command); nothing else in the answerer holds a score.
@@ -55,7 +56,7 @@ class Scorer:
     bias: float
     confidence_weights: dict[str, float]
     confidence_bias: float
-    threshold: float  # answer only when the calibrated confidence reaches this (chosen on dev)
+    threshold: float  # answer only when the calibrated confidence reaches this (chosen on train out-of-fold + dev)
     part_threshold: float  # a candidate joins a multi-part answer from this probability on (chosen on dev)
     # abstain when this rarity-weighted share of the question's words is in no report (chosen on dev):
     # "화성 탐사선 발사 예산" names things the reports never mention
