@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 
 from index.fusion import Hit
@@ -497,8 +498,7 @@ def unit_names(hit: Hit, rank: int, units: tuple[str, ...]) -> list[Candidate]:
     counts aside), read apart at each unit suffix, since the PDF layout runs boxes and their letters together."""
     if not units:
         return []
-    name = re.compile(r"[가-힣]{2,12}?(?:" + "|".join(sorted(units, key=len, reverse=True)) + ")")
-    only_names = re.compile(f"(?:{name.pattern})+")
+    name, only_names = _unit_patterns(units)
     names: list[str] = []
     first = ""
     for line in hit.chunk.text.split("\n"):
@@ -512,6 +512,13 @@ def unit_names(hit: Hit, rank: int, units: tuple[str, ...]) -> list[Candidate]:
     shown = "; ".join(names[:MAX_LIST_ITEMS])
     return [Candidate(kind="list", hit=hit, rank=rank, labels=" ".join(names), text=f"{len(names)}개: {shown}",
                       quote=first, items=tuple(names))]
+
+
+@lru_cache(maxsize=64)
+def _unit_patterns(units: tuple[str, ...]) -> tuple[re.Pattern, re.Pattern]:
+    """One unit name ("전문교육과"), and a line made of nothing else; built once per set of suffixes asked."""
+    name = re.compile(r"[가-힣]{2,12}?(?:" + "|".join(sorted(units, key=len, reverse=True)) + ")")
+    return name, re.compile(f"(?:{name.pattern})+")
 
 
 def _bullet_kind(line: str) -> str:
