@@ -211,8 +211,8 @@ def fit(train: list[Example], dev: list[Example]) -> Scorer:
     scorer = replace(stage1, confidence_weights=cweights, confidence_bias=cbias)
     # dev alone gave a flat curve whose chosen point wandered 0.14-0.22 between refits; with train's
     # out-of-fold answers, scored by the same confidence model, the threshold sees 519 questions, not 142
-    pooled = [(h.confidence(scorer), h.right, h.abstain_right) for h in held_out]
-    threshold, _ = best_of(GRID, lambda t: accuracy_at(pooled + outcomes(dev, scorer), t))
+    pooled = [(h.confidence(scorer), h.right, h.abstain_right) for h in held_out] + outcomes(dev, scorer)
+    threshold, _ = best_of(GRID, lambda t: accuracy_at(pooled, t))
     scorer = replace(scorer, threshold=threshold)
     # abstain on questions whose unknown-word share reaches the limit with the best dev accuracy (ties: middle)
     limit, _ = best_of(UNKNOWN_GRID, lambda u: accuracy(dev, replace(scorer, unknown_limit=u)))
