@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from index.runtime import PRECISIONS
+
 from .config import ConfigError, Settings, at_least
 
 
@@ -248,6 +250,12 @@ def _add_workers_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, help="문서를 읽는 프로세스 수 (parsing processes; default: CPU cores, env DOCQA_WORKERS)")
 
 
+def _add_precision_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="임베딩 정밀도 (passage embedding precision; default: auto = bfloat16 on CPUs with AMX, "
+                        "env DOCQA_EMBED_PRECISION)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from eval.splits import ALL, SPLITS
 
@@ -268,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", type=Path, help="보고서 폴더 (default: corpus/, env DOCQA_CORPUS)")
     _add_index_flags(p)
     _add_workers_flag(p)
+    _add_precision_flag(p)
     p.add_argument("--quiet", action="store_true", help="진행 표시 없이 (no progress bar)")
     p.add_argument("--prune", action="store_true",
                    help="폴더에서 지운 파일을 색인에서도 뺍니다 (remove documents whose file left the folder)")
@@ -288,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="코퍼스 폴더 안의 파일 이름 (file name in the corpus folder)")
     p.add_argument("--corpus", type=Path, help="보고서 폴더 (default: corpus/, env DOCQA_CORPUS)")
     _add_workers_flag(p)
+    _add_precision_flag(p)
     p.add_argument("--quiet", action="store_true", help="진행 표시 없이 (no progress bar)")
     _add_index_flags(p)
     p.set_defaults(func=_cmd_reindex)
@@ -363,6 +373,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         at_least("--workers", workers)
     return Settings().with_overrides(
         corpus_dir=getattr(args, "corpus", None), index_dir=getattr(args, "index_dir", None), workers=workers,
+        embed_precision=getattr(args, "precision", None),
     )
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from index.runtime import PRECISIONS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,6 +34,15 @@ def _env_number(name: str, default: float, kind: type = int, minimum: float = 1)
     return at_least(name, value, minimum, repr(raw))
 
 
+def _env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise ConfigError(f"{name}={raw!r}: {', '.join(choices)} 중 하나여야 합니다 (must be one of {', '.join(choices)})")
+    return raw
+
+
 def _env_path(name: str, default: Path | None) -> Path | None:
     value = os.environ.get(name)
     return Path(value).expanduser() if value else default
@@ -55,6 +66,8 @@ class Settings:
     model_cache: Path = field(**_from_env("DOCQA_MODEL_CACHE",
                                           lambda n: _env_path(n, Path.home() / ".cache" / "docqa" / "models")))
     threads: int = field(**_from_env("DOCQA_THREADS", lambda n: _env_number(n, 2)))
+    # Passage embedding: "auto" (bfloat16 on CPUs that multiply it in hardware, else float32), "float32", "bfloat16".
+    embed_precision: str = field(**_from_env("DOCQA_EMBED_PRECISION", lambda n: _env_choice(n, PRECISIONS, "auto")))
     # Processes parsing reports while indexing (files and page ranges of large PDFs); 1 parses in this process.
     workers: int = field(**_from_env("DOCQA_WORKERS", lambda n: _env_number(n, os.cpu_count() or 1)))
     llm_base_url: str = field(**_from_env("DOCQA_LLM_BASE_URL", _env_text))

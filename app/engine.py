@@ -62,7 +62,8 @@ class Engine:
             if self._encoder is None:
                 from index.embedder import Embedder
 
-                encoder = Embedder.from_dir(self.model_dir, threads=self.settings.threads)
+                encoder = Embedder.from_dir(self.model_dir, threads=self.settings.threads,
+                                            precision=self.settings.embed_precision)
                 encoder.embed_queries(["준비"])  # the first forward pass is slow; pay it at load, not per question
                 self._encoder = encoder
             return self._encoder

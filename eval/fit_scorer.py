@@ -65,9 +65,12 @@ class CachedRetrieval:
 
     def __init__(self, inner, memo: dict) -> None:
         self.inner, self.memo = inner, memo
-        # a re-ingested index may keep its size; hits are only reused for the very same chunks
+        # a re-ingested index may keep its size, and a re-embedded one its chunks: hits are only reused for
+        # the very same chunks and vectors
         chunks = inner.index.chunks
-        self.version = hashlib.sha1("".join(f"{c.id}:{c.kind}:{len(c.text)}" for c in chunks).encode()).hexdigest()
+        digest = hashlib.sha1("".join(f"{c.id}:{c.kind}:{len(c.text)}" for c in chunks).encode())
+        digest.update(np.ascontiguousarray(inner.index.vectors).tobytes())
+        self.version = digest.hexdigest()
 
     def __getattr__(self, name):
         return getattr(self.inner, name)

@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.runtime import DEFAULT_THREADS, apply_torch_threads, configure_threads
+from index.runtime import (
+    DEFAULT_THREADS,
+    apply_torch_threads,
+    configure_threads,
+    resolve_precision,
+)
 
 if TYPE_CHECKING:  # torch must not be imported before configure_threads has run
     from sentence_transformers import SentenceTransformer
@@ -69,11 +74,13 @@ class Embedder:
         *,
         threads: int = DEFAULT_THREADS,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        precision: str = "float32",
     ) -> None:
         self._model = model
         self.model_id = model_id
         self.threads = threads
         self.batch_size = batch_size
+        self.precision = precision
         prompts = dict(model.prompts or {})
         self.query_prompt_name = _pick_prompt(prompts, QUERY_PROMPT_NAMES)
         self.passage_prompt_name = _pick_prompt(prompts, PASSAGE_PROMPT_NAMES)
@@ -84,9 +91,15 @@ class Embedder:
 
     @classmethod
     def from_dir(
-        cls, path: Path | str, threads: int = DEFAULT_THREADS, *, batch_size: int = DEFAULT_BATCH_SIZE
+        cls, path: Path | str, threads: int = DEFAULT_THREADS, *, batch_size: int = DEFAULT_BATCH_SIZE,
+        precision: str = "float32",
     ) -> Embedder:
-        """Load a sentence-transformers directory on CPU with ``threads`` threads."""
+        """Load a sentence-transformers directory on CPU with ``threads`` threads.
+
+        ``precision``: "float32", "bfloat16" or "auto" (bfloat16 where the CPU multiplies it in hardware).
+        bfloat16 weights give vectors within cosine 0.9999 of float32 once normalized in float32, ~3x faster
+        with AMX (docs/scale.md)."""
+        precision = resolve_precision(precision)
         path = Path(path).expanduser().resolve()
         if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
             raise FileNotFoundError(f"not a sentence-transformers model directory: {path}")
@@ -99,7 +112,11 @@ class Embedder:
         apply_torch_threads(threads)
         model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         model.eval()
-        return cls(model, model_id_for(path), threads=threads, batch_size=batch_size)
+        if precision == "bfloat16":
+            import torch
+
+            model.to(torch.bfloat16)
+        return cls(model, model_id_for(path), threads=threads, batch_size=batch_size, precision=precision)
 
     @property
     def model(self) -> SentenceTransformer:
@@ -140,4 +157,8 @@ class Embedder:
         arr = np.ascontiguousarray(np.asarray(out, dtype=np.float32))
         if arr.ndim != 2 or arr.shape[1] != self.dim:
             raise ValueError(f"unexpected embedding shape {arr.shape}, expected (n, {self.dim})")
+        if self.precision != "float32":
+            # normalized in bfloat16 a vector's length is off by up to 0.3%; normalized again here, it lies
+            # within cosine 0.9999 of the float32 vector
+            arr /= np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
         return arr

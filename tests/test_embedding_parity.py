@@ -421,3 +421,15 @@ def test_embedder_contract(embedder) -> None:
     assert embedder.query_prompt_name == "query" and embedder.passage_prompt_name == "passage"
     assert embedder.embed_queries([]).shape == (0, 384)
     assert embedder.embed_passages([]).shape == (0, 384)
+
+
+def test_bfloat16_passages_match_float32(model_dir: Path, texts, embedder) -> None:
+    """bfloat16 weights (chosen on CPUs with AMX) give unit vectors within cosine 0.9999 of float32's, so an
+    index built either way retrieves alike (docs/scale.md: retrieval MRR measured on every question set)."""
+    from index.embedder import Embedder
+
+    bf16 = Embedder.from_dir(model_dir, threads=2, precision="bfloat16")
+    a, b = embedder.embed_passages(texts[:40]), bf16.embed_passages(texts[:40])
+    assert bf16.precision == "bfloat16"
+    assert np.allclose(np.linalg.norm(b, axis=1), 1.0, atol=1e-5)
+    assert cosines(a, b).min() >= 0.9999

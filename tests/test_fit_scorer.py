@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.answer.scorer import Scorer
-from eval.fit_scorer import HeldOut, best_of, fit_logistic
+from eval.fit_scorer import CachedRetrieval, HeldOut, best_of, fit_logistic
 
 
 def test_fit_recovers_a_predictive_feature_on_the_raw_scale():
@@ -115,3 +115,28 @@ def test_a_blocked_or_unranked_question_has_no_confidence():
     assert HeldOut(features, True, False, False).confidence(scorer) > 0.99
     assert HeldOut(features, True, False, True).confidence(scorer) == 0
     assert HeldOut(None, True, False, False).confidence(scorer) == 0
+
+
+def test_cached_hits_are_not_reused_for_re_embedded_chunks():
+    """The same chunks embedded again (another precision, another model build) retrieve differently: the
+    retrieval cache must not hand back the old vectors' hits."""
+    from types import SimpleNamespace
+
+    from ingest.models import TextChunk
+
+    chunks = [TextChunk(id=f"c{i}", text=f"본문 {i}", file="a.txt", title="a", organization="", date="",
+                        page=1, section="") for i in range(3)]
+
+    def retrieval(vectors):
+        index = SimpleNamespace(chunks=chunks, vectors=vectors, model_id="m")
+        return SimpleNamespace(index=index, hits=lambda q, files, k: [vectors[0, 0]])
+
+    before = np.eye(3, dtype=np.float32)
+    memo: dict = {}
+    first = CachedRetrieval(retrieval(before), memo)
+    assert first.hits("질문", [], 1) == [1.0]
+    again = CachedRetrieval(retrieval(before.copy()), memo)
+    assert again.version == first.version
+    re_embedded = CachedRetrieval(retrieval(before * 0.5), memo)
+    assert re_embedded.version != first.version
+    assert re_embedded.hits("질문", [], 1) == [0.5]
