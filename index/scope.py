@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from ingest.normalize import compact
@@ -33,12 +34,30 @@ def question_years(question: str) -> list[int]:
     return [int(m.group(1) or f"20{m.group(2)}") for m in _YEAR.finditer(question)]
 
 
-def _title_core(doc: DocLike, common: set[str]) -> list[str]:
+# "고용노동부_내일배움카드(일반)", "「FIS 이슈 & 포커스」 22-3호 《재정융자사업》": file names join words with these
+_TITLE_BREAK = re.compile(r"[\s_「」『』《》〈〉()\[\]<>]+")
+
+
+@dataclass(frozen=True)
+class TitleWords:
+    """Title words by how many reports share them: in every title they name none; in several, only in the
+    issuer's place (first), where "고용노동부" names that ministry's reports together."""
+
+    every: frozenset[str] = frozenset()
+    shared: frozenset[str] = frozenset()
+
+
+def _title_words(doc: DocLike) -> list[str]:
+    return [w for w in _TITLE_BREAK.split(doc.title) if w and not re.fullmatch(r"\d{4}년?도?", w)]
+
+
+def _title_core(doc: DocLike, common: TitleWords) -> list[str]:
     """Words of the title that tell this report from the others ("감사위원회" of "2025년 감사위원회 주요업무계획")."""
-    return [w for w in doc.title.split() if w not in common and not re.fullmatch(r"\d{4}년?도?", w)]
+    words = [w for w in _title_words(doc) if w not in common.every]
+    return [w for i, w in enumerate(words) if i == 0 or w not in common.shared]
 
 
-def doc_names(doc: DocLike, common: set[str] = frozenset()) -> list[str]:
+def doc_names(doc: DocLike, common: TitleWords = TitleWords()) -> list[str]:
     """Compact names a question may use for a report: organization, its aliases, else its title's own words."""
     names = [compact(doc.organization).split("(")[0], *(compact(a) for a in doc.aliases)]
     if not doc.organization:
@@ -46,12 +65,18 @@ def doc_names(doc: DocLike, common: set[str] = frozenset()) -> list[str]:
     return [n for n in dict.fromkeys(names) if len(n) >= MIN_NAME_CHARS]
 
 
-def common_title_words(docs: list[DocLike]) -> set[str]:
-    """Title words every report shares ("주요업무계획"): they name no report in particular."""
+def subject_words(doc: DocLike, common: TitleWords = TitleWords()) -> list[str]:
+    """Title words after the issuer, without a manifest ("내일배움카드" of "고용노동부_내일배움카드(일반)"): they
+    name the report's subject, which its tables print as row labels, so they stay words a question matches."""
+    return [] if doc.organization else _title_core(doc, common)[1:]
+
+
+def common_title_words(docs: list[DocLike]) -> TitleWords:
     if len(docs) < 2:
-        return set()
-    counts = Counter(w for d in docs for w in set(d.title.split()))
-    return {w for w, n in counts.items() if n == len(docs)}
+        return TitleWords()
+    counts = Counter(w for d in docs for w in set(_title_words(d)))
+    return TitleWords(frozenset(w for w, n in counts.items() if n == len(docs)),
+                      frozenset(w for w, n in counts.items() if n >= 2))
 
 
 def infer_files(question: str, docs: list[DocLike]) -> list[str]:
@@ -59,25 +84,36 @@ def infer_files(question: str, docs: list[DocLike]) -> list[str]:
     q = compact(question)
     years = question_years(question)
     common = common_title_words(docs)
+    named = {d.file: [n for n in doc_names(d, common) if n in q] for d in docs}
+    reports_named = Counter(n for names in named.values() for n in set(names))
+    # "고용노동부 내일배움카드": the program's own name picks its report among the ministry's others
+    own = {f: [n for n in names if reports_named[n] == 1 or _is_organization(n, d)]
+           for d in docs for f, names in [(d.file, named[d.file])]}
+    if any(own.values()):
+        named = {f: names for f, names in own.items() if names}
     scored = []
     for d in docs:
-        if not any(name in q for name in doc_names(d, common)):
+        if not named.get(d.file):
             continue
         year_hit = any(str(y) == d.date[:4] or str(y) in d.title for y in years)
         kind_hit = any(len(w) >= 2 and compact(w) in q for w in d.kind.split())
-        scored.append((year_hit + kind_hit, d))
+        scored.append((year_hit + kind_hit, max(named[d.file], key=len), d))
     if not scored:
         return []
     # Several organizations named ("A랑 B 비교"): keep the best report of each.
     best: dict[str, tuple[int, list[str]]] = {}
-    for score, d in scored:
-        key = doc_names(d, common)[0] if doc_names(d, common) else d.file
+    for score, key, d in scored:
         top, files = best.get(key, (-1, []))
         if score > top:
             best[key] = (score, [d.file])
         elif score == top:
             files.append(d.file)
     return sorted(f for _, files in best.values() for f in files)
+
+
+def _is_organization(name: str, doc: DocLike) -> bool:
+    """A manifest's organization or alias: it names its reports however many there are."""
+    return name in {compact(doc.organization).split("(")[0], *(compact(a) for a in doc.aliases)}
 
 
 def content_years(question: str, docs: list[DocLike], files: list[str]) -> list[int]:

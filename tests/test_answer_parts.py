@@ -568,6 +568,33 @@ def test_manifestless_reports_are_named_by_their_titles():
     assert infer_files("주요업무계획 정원은?", BUSAN) == []  # a word every title shares names no report
 
 
+DACON = [Doc("a.pdf", "고용노동부_내일배움카드(일반)"), Doc("b.pdf", "고용노동부_조기재취업수당"),
+         Doc("c.pdf", "보건복지부_생계급여"), Doc("d.pdf", "「FIS 이슈 & 포커스」 22-3호 《재정융자사업》"),
+         Doc("e.pdf", "「FIS 이슈 & 포커스」 23-3호 《조세지출 연계관리》")]
+
+
+def test_file_names_joined_by_underscores_name_their_reports():
+    """ "고용노동부 내일배움카드(일반) 2022년 결산액" searched all eleven Dacon reports: the title
+    "고용노동부_내일배움카드(일반)" was one word no question spells whole."""
+    assert infer_files("고용노동부 내일배움카드(일반) 2022년 결산액 얼마야?", DACON) == ["a.pdf"]
+    assert infer_files("내일배움카드랑 조기재취업수당 2024년 예산 비교", DACON) == ["a.pdf", "b.pdf"]
+    assert infer_files("고용노동부 사업들 예산 합치면?", DACON) == ["a.pdf", "b.pdf"]  # the issuer names its reports
+    assert infer_files("조세지출 이슈&포커스에서 국세감면율", DACON) == ["e.pdf"]
+    # "포커스" stands in two titles after their issuer: it names neither report
+    assert infer_files("재정융자 이슈&포커스 기금 규모", DACON) == []
+
+
+def test_a_programs_name_stays_a_word_once_it_picked_its_report(tokenizer):
+    """Its tables print the program as the row label ("내일배움카드(일반): 2022년 결산 322,799"); the issuer
+    ("고용노동부") only picked the report."""
+    from app.answer import prepare
+
+    view = CountingView(tokenizer, DACON)
+    prep = prepare(view, "고용노동부 내일배움카드 2022년 결산액 얼마야?", ["a.pdf"])
+    assert "내일배움카드" in prep.intent.terms
+    assert "고용노동부" not in prep.intent.terms
+
+
 def test_aliases_and_years_pick_the_report():
     docs = [Doc("2020.pdf", "2020년 주요 업무보고", "서울디지털재단", "2020-10", aliases=("디지털재단",)),
             Doc("2024.pdf", "2024년 주요 업무보고", "서울디지털재단", "2024-11", aliases=("디지털재단",))]

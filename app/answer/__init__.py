@@ -15,8 +15,10 @@ from index.scope import (
     content_years,
     doc_names,
     names_unknown_organization,
+    subject_words,
 )
 from ingest.models import TableChunk
+from ingest.normalize import compact
 
 from ..models import ABSTAIN_TEXT, Answer, Citation, Evidence
 from .candidates import AFTER_LINES, Candidate, generate
@@ -106,7 +108,8 @@ def _scored_features(intent: Intent, hits: list[Hit], facts: QuestionFacts, retr
 def _without_report_names(question: str, docs: list, files: list[str]) -> str:
     """ "푸른도시국이랑 기획관 정원": once the names picked the reports, they are not words to match."""
     common = common_title_words(docs)
-    names = sorted({n for d in docs if d.file in files for n in doc_names(d, common)}, key=len, reverse=True)
+    subjects = {compact(w) for d in docs if d.file in files for w in subject_words(d, common)}
+    names = sorted({n for d in docs if d.file in files for n in doc_names(d, common)} - subjects, key=len, reverse=True)
     for name in names:
         question = re.sub(r"\s*".join(map(re.escape, name)) + _PARTICLE, " ", question)
     return question
@@ -119,9 +122,13 @@ _PARTICLE = r"(?:이랑|랑|하고|과|와|의|은|는|이|가|에서|에|도)?"
 def _report_words(retrieval: RetrievalView, files: list[str]) -> frozenset[str]:
     """Words that only picked the report ("서울시재단", "2025"): once scoped, they are not evidence."""
     words: set[str] = set()
+    common = common_title_words(retrieval.docs)
     for d in retrieval.docs:
         if d.file in files:
-            names = " ".join([d.title, d.organization, d.date[:4], *getattr(d, "aliases", ())])
+            title = d.title
+            for w in subject_words(d, common):
+                title = title.replace(w, " ")
+            names = " ".join([title, d.organization, d.date[:4], *getattr(d, "aliases", ())])
             words.update(w.lower() for w in retrieval.words(names))
             words.update(w.lower() for w in names.split())
     return frozenset(words)
