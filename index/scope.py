@@ -47,13 +47,13 @@ class TitleWords:
     shared: frozenset[str] = frozenset()
 
 
-def _title_words(doc: DocLike) -> list[str]:
-    return [w for w in _TITLE_BREAK.split(doc.title) if w and not re.fullmatch(r"\d{4}년?도?", w)]
+def _title_words(title: str) -> list[str]:
+    return [w for w in _TITLE_BREAK.split(title) if w and not re.fullmatch(r"\d{4}년?도?", w)]
 
 
 def _title_core(doc: DocLike, common: TitleWords) -> list[str]:
     """Words of the title that tell this report from the others ("감사위원회" of "2025년 감사위원회 주요업무계획")."""
-    words = [w for w in _title_words(doc) if w not in common.every]
+    words = [w for w in _title_words(doc.title) if w not in common.every]
     return [w for i, w in enumerate(words) if i == 0 or w not in common.shared]
 
 
@@ -65,6 +65,12 @@ def doc_names(doc: DocLike, common: TitleWords = TitleWords()) -> list[str]:
     return [n for n in dict.fromkeys(names) if len(n) >= MIN_NAME_CHARS]
 
 
+def issuer(organization: str, title: str) -> str:
+    """Who wrote a report: its organization, or without a manifest its title less the years (one body's
+    reports differ by year only; "2025년 기획관 주요업무계획" and "2025년 감사위원회 …" are two bodies)."""
+    return compact(organization) or compact("".join(_title_words(title)))
+
+
 def subject_words(doc: DocLike, common: TitleWords = TitleWords()) -> list[str]:
     """Title words after the issuer, without a manifest ("내일배움카드" of "고용노동부_내일배움카드(일반)"): they
     name the report's subject, which its tables print as row labels, so they stay words a question matches."""
@@ -74,7 +80,7 @@ def subject_words(doc: DocLike, common: TitleWords = TitleWords()) -> list[str]:
 def common_title_words(docs: list[DocLike]) -> TitleWords:
     if len(docs) < 2:
         return TitleWords()
-    counts = Counter(w for d in docs for w in set(_title_words(d)))
+    counts = Counter(w for d in docs for w in set(_title_words(d.title)))
     return TitleWords(frozenset(w for w, n in counts.items() if n == len(docs)),
                       frozenset(w for w, n in counts.items() if n >= 2))
 

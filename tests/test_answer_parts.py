@@ -701,6 +701,24 @@ def test_reports_named_together_are_each_read(tokenizer):
     assert list(prep.per_file) == ["a.pdf", "b.pdf"]
 
 
+def test_a_table_of_contents_line_is_no_answer():
+    """ "기획관 당면 현안 몇 개고 뭐야" was answered "Ⅵ. 당면 현안 ······ 21 Ⅰ. 기본현황 …": the contents page."""
+    chunk = text_chunk("Ⅵ. 당면 현안 ························· 21\nⅤ. 주요 업무 …… 9\nⅠ. 기본현황\n"
+                       "□ 기구 및 조직도 5 담당관 1 추진단 20 팀", page=2)
+    texts = [c.text for c in spans(hit(chunk), 0)]
+    assert texts and all("현안" not in t and "주요 업무" not in t for t in texts)
+    assert "Ⅰ. 기본현황" in texts
+
+
+def test_reports_of_one_body_have_one_issuer():
+    from index.scope import issuer
+
+    assert issuer("", "2020_서울디지털재단_주요업무보고") == issuer("", "2024년 서울디지털재단 주요업무보고")
+    assert issuer("", "2025년 기획관 주요업무계획") != issuer("", "2025년 감사위원회 주요업무계획")
+    assert issuer("", "고용노동부_내일배움카드(일반)") != issuer("", "고용노동부_조기재취업수당")
+    assert issuer("서울디지털재단", "2020년 주요 업무보고") == issuer("서울디지털재단", "2024년 주요 업무보고")
+
+
 def test_a_heading_chunked_alone_reads_on_into_its_items():
     """ "감사위원회 출자·출연기관 종합감사 어디어디": the heading was chunked alone and its items opened the next
     chunk, so the answer stopped at the heading."""

@@ -25,6 +25,8 @@ _SPLIT = re.compile(r"(?<=[다음함됨임])\.\s+|\n")
 # Words a sentence states a reason or an opinion with.
 STATED_REASON = re.compile(r"사유|요인|때문|기인|원인|따른\s*것|에\s*따른|위하여|위해|필요|지적|의견|권고|바람직")
 _META_LINE = re.compile(r"^\(.*(?:기준|단위).*\)$")
+# "Ⅵ. 당면 현안 ········ 21": a table of contents names a chapter and its page, it answers nothing
+_TOC_LINE = re.compile(r"(?:[·.ㆍ∙・]{4,}|…{2,})\s*\d{1,3}$")
 _ITEM = re.compile(r"^(?:\d{1,2}[.)]|[-－・◦▪○❍●•ㅇ□■▸▹]|[①-⑳]|[가-하][.)])\s*\S")
 _SUB_ITEM = re.compile(r"^(?:[-－・◦▪•※▸▹]|\(\S+\))\s*")
 FIGURE_TYPES = ("amount", "count", "rate", "date")
@@ -367,8 +369,10 @@ def differences(hit: Hit, rank: int) -> list[Candidate]:
 # ------------------------------------------------------------------ prose
 
 def pieces(text: str) -> list[str]:
-    """Sentences and list items; "(’25. 10. 16. 기준, 단위: 명)" lines are labels, not answers."""
-    return [p.strip() for p in _SPLIT.split(text) if len(p.strip()) >= 4 and not _META_LINE.match(p.strip())]
+    """Sentences and list items; "(’25. 10. 16. 기준, 단위: 명)" lines are labels and "Ⅵ. 당면 현안 ····· 21"
+    lines entries of a table of contents, not answers."""
+    return [p.strip() for p in _SPLIT.split(text)
+            if len(p.strip()) >= 4 and not _META_LINE.match(p.strip()) and not _TOC_LINE.search(p.strip())]
 
 
 def spans(hit: Hit, rank: int, whole_sentences: bool = False, following: list[str] = ()) -> list[Candidate]:

@@ -2,9 +2,9 @@
 uncovered, both sides of a comparison across reports, or an abstention below the fitted threshold."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+from index.scope import issuer
 from ingest.normalize import compact
 
 from ..korean_numbers import format_number, value_of
@@ -92,7 +92,7 @@ def _across_reports(intent: Intent, per_file: dict[str, list[Candidate]], thresh
     if len(best) < 2:
         return None
     best = best[:2]
-    if intent.operation != "compare" and _issuer(best[0]) == _issuer(best[1]):
+    if intent.operation != "compare" and len({issuer(c.chunk.organization, c.chunk.title) for c in best}) == 1:
         return None  # one organization's reports of two years, none of them the year asked: not "각각"
     sides = [f"{_report_name(c)}: {headline(c)}" for c in best]
     text = " / ".join(sides)
@@ -101,15 +101,6 @@ def _across_reports(intent: Intent, per_file: dict[str, list[Candidate]], thresh
         diff = a - b
         text += f" → 차이 {format_number(abs(diff), best[0].value)}{best[0].unit}"
     return Composition(trim(text, limit_for(intent.answer_type)), best, across_reports=True)
-
-
-def _issuer(c: Candidate) -> str:
-    """Who wrote the report: its organization, or without a manifest its title less the year (reports of
-    one body differ by year only; "2025년 기획관 주요업무계획" and "2025년 감사위원회 …" are two bodies)."""
-    return c.chunk.organization or compact(_YEAR.sub("", c.chunk.title))
-
-
-_YEAR = re.compile(r"(?:19|20)\d{2}\s*년?도?")
 
 
 def _report_name(c: Candidate) -> str:
