@@ -91,6 +91,10 @@ BUDGET = table_chunk(["구분", "2025 예산현액", "2024 최종예산", "증�
     ("어디나학습장 예산 얼마야?", "amount", "lookup"),  # 어디나 names a program, it does not ask where
     ("몇 년도에 시작했어?", "date", "lookup"),
     ("추진할 수 있어?", "text", "lookup"),
+    # a cap the report states, not the largest row: "최대 지급액" was answered with the largest program budget
+    ("생계급여 1인가구 최대 지급액 얼마야?", "amount", "lookup"),
+    ("이차보전은 최대 몇 %p까지 지원해?", "rate", "lookup"),
+    ("세출예산 최대인 부서는?", "amount", "superlative"),
 ])
 def test_intent_type_and_operation(tokenizer, question, answer_type, operation):
     intent = intent_of(tokenizer, question)

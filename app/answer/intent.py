@@ -52,6 +52,9 @@ HOW_MUCH_CUES = frozenset({"얼마", "몇", "얼마나", "얼만"})
 ASKING_WORDS = HOW_MUCH_CUES | WHICH_CUES | frozenset({"언제", "누구", "며칠"})
 EXCLUDE_CUES = (("말", "VV"), ("빼", "VV"), ("제외", "NNG"), ("제외하", "VV"))
 SUPERLATIVE_CUES = frozenset({"가장", "제일", "최대", "최고", "최저", "최소", "최다", "젤", "1위"})
+# "최대 얼마까지 지원돼", "최대 지급액 얼마야": a cap the report states, not the largest of several rows
+CAP_CUES = frozenset({"최대", "최고", "최저", "최소"})
+CAP_REACH = 3  # morphemes from the cap word to the question word it bounds
 MAX_CUES = frozenset({"많", "많이", "크", "높", "길", "최대", "최고", "최다", "비싸"})
 MIN_CUES = frozenset({"적", "작", "낮", "짧", "최저", "최소", "싸"})
 LIST_CUES = frozenset({"뭐뭐", "목록", "종류", "무엇무엇", "나열", "어디어디", "항목"})
@@ -244,7 +247,7 @@ def _asks_what_was_said(morphs: list[tuple[str, str]]) -> bool:
 
 def _operation(morphs: list[tuple[str, str]]) -> str:
     forms = {f for f, _ in morphs}
-    if forms & SUPERLATIVE_CUES:
+    if forms & SUPERLATIVE_CUES and not _asks_a_cap(morphs):
         return "superlative"
     # "줄어든 부서 어디야" filters rows; "줄어든 이유가 뭐야", "깎인 거에 대해 뭐라고 했어" ask why, not which
     if forms & (DECREASE_CUES | INCREASE_CUES) and forms & WHICH_CUES and not forms & (HOW_MUCH_CUES | REASON_CUES) \
@@ -260,6 +263,14 @@ def _operation(morphs: list[tuple[str, str]]) -> str:
     if not asks_why and (forms & COMPARE_CUES or ("더" in forms and forms & (MAX_CUES | MIN_CUES))):
         return "compare"
     return "lookup"
+
+
+def _asks_a_cap(morphs: list[tuple[str, str]]) -> bool:
+    """ "최대 몇 %p까지": the cap word bounds the figure asked right after it, and no row is asked for."""
+    forms = [f for f, _ in morphs]
+    if set(forms) & (WHICH_CUES | SUPERLATIVE_CUES - CAP_CUES):
+        return False
+    return any(f in CAP_CUES and set(forms[i + 1:i + 1 + CAP_REACH]) & HOW_MUCH_CUES for i, f in enumerate(forms))
 
 
 def _direction(forms: list[str], operation: str = "lookup") -> str:
