@@ -95,6 +95,9 @@ BUDGET = table_chunk(["구분", "2025 예산현액", "2024 최종예산", "증�
     ("생계급여 1인가구 최대 지급액 얼마야?", "amount", "lookup"),
     ("이차보전은 최대 몇 %p까지 지원해?", "rate", "lookup"),
     ("세출예산 최대인 부서는?", "amount", "superlative"),
+    # which of the two named sides is higher, not the rows that increased ("어디" + 증가 read as a filter)
+    ("생계급여랑 노인일자리 중에 2024년 예산 증가율 어디가 더 높아?", "rate", "compare"),
+    ("작년보다 더 늘어난 부서 어디야?", "list", "filter"),
 ])
 def test_intent_type_and_operation(tokenizer, question, answer_type, operation):
     intent = intent_of(tokenizer, question)
@@ -444,6 +447,21 @@ def test_compose_takes_the_other_part_from_the_same_report(tokenizer):
     versus = intent_of(tokenizer, "관제실이랑 기술지원 비교하면?")  # a comparison reads both reports
     comp = compose(versus, [_prob(first, 0.9), _prob(other, 0.8)], True, 0.5)
     assert [c.chunk.file for c in comp.chosen] == ["a.pdf", "b.pdf"]
+
+
+def test_two_reports_changes_are_not_subtracted_unless_a_change_is_asked(tokenizer):
+    """ "민간임대 융자랑 전세임대 융자 2024년 확정액 비교해줘": each side came as its report's 2023 → 2024 change and
+    the answer ended "→ 차이 603,816", the sum of the two changes, a figure neither report holds."""
+    columns = ["구분", "2023년", "2024년"]
+    rent = table_chunk(columns, [("민간", ["1,708,844", "1,477,009"])], unit="백만원", file="a.pdf", organization="민간임대")
+    lease = table_chunk(columns, [("전세", ["4,174,950", "4,546,931"])], unit="백만원", file="b.pdf", organization="전세임대")
+    sides = {f: [_prob(differences(hit(c), 0)[0], 0.9)] for f, c in (("a.pdf", rent), ("b.pdf", lease))}
+    asked = intent_of(tokenizer, "민간임대 융자랑 전세임대 융자 2024년 확정액 비교해줘.")
+    comp = compose(asked, [], True, 0.5, per_file=sides)
+    assert comp.across_reports and "1,477,009" in comp.text and "4,546,931" in comp.text
+    assert "603,816" not in comp.text
+    grew = intent_of(tokenizer, "민간임대 융자랑 전세임대 융자 작년보다 얼마나 늘었는지 비교해줘.")
+    assert "603,816" in compose(grew, [], True, 0.5, per_file=sides).text
 
 
 def test_compose_parts_by_the_word_that_tells_them_apart(tokenizer):

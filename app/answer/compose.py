@@ -97,7 +97,10 @@ def _across_reports(intent: Intent, per_file: dict[str, list[Candidate]], thresh
     sides = [f"{_report_name(c)}: {headline(c)}" for c in best]
     text = " / ".join(sides)
     a, b = (value_of(c.value) if c.value else None for c in best)
-    if a is not None and b is not None and best[0].unit == best[1].unit:
+    # two within-report changes are not the amounts "2024년 확정액 비교해줘" asks for: subtracting them printed
+    # a figure no report holds (371,981 + 231,835)
+    changes = any(c.kind == "difference" for c in best) and not intent.asks_change
+    if a is not None and b is not None and best[0].unit == best[1].unit and not changes:
         diff = a - b
         text += f" → 차이 {format_number(abs(diff), best[0].value)}{best[0].unit}"
     return Composition(trim(text, limit_for(intent.answer_type)), best, across_reports=True)

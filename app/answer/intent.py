@@ -44,7 +44,8 @@ NOT_COUNTERS = frozenset({"퍼센트", "프로", "억", "조", "만", "천", "�
 DECREASE_CUES = frozenset({"줄", "줄어들", "줄어", "감소", "감액", "삭감", "축소", "하락", "내리", "작아지", "떨어지",
                            "깎", "깎이"})
 INCREASE_CUES = frozenset({"늘", "늘어나", "늘어", "증가", "증액", "확대", "상승", "오르", "커지"})
-COMPARE_CUES = DECREASE_CUES | INCREASE_CUES | frozenset({"비교", "차이", "대비", "증감", "변화", "변동", "전년", "달라지"})
+CHANGE_CUES = DECREASE_CUES | INCREASE_CUES | frozenset({"증감", "변화", "변동", "달라지"})
+COMPARE_CUES = CHANGE_CUES | frozenset({"비교", "차이", "대비", "전년"})
 # "어디야", "어느 부서", "뭐야": the answer names rows of a table, not a figure.
 WHICH_CUES = frozenset({"어디", "어느", "무엇", "뭐", "어떤"})
 HOW_MUCH_CUES = frozenset({"얼마", "몇", "얼마나", "얼만"})
@@ -87,6 +88,7 @@ class Intent:
     excluded: tuple[tuple[str, ...], ...] = ()  # "인건비·경비 말고": rows naming these are not answers
     units: tuple[str, ...] = ()  # "어떤 과들이 있어": the kind of organizational unit whose names are asked
     part_types: tuple[str, ...] = ()  # the answer type of each part ("어디서 하고 예산은 얼마야": place, amount)
+    asks_change: bool = False  # "얼마나 늘었어", "증감": the change is the figure asked, not a year's amount
 
     @property
     def multi_part(self) -> bool:
@@ -127,6 +129,7 @@ def parse_intent(
         wants_total=any(f in TOTAL_CUES for f in forms),
         excluded=excluded,
         units=_units(morphs),
+        asks_change=bool(set(forms) & CHANGE_CUES),
     )
 
 
@@ -250,8 +253,10 @@ def _operation(morphs: list[tuple[str, str]]) -> str:
     if forms & SUPERLATIVE_CUES and not _asks_a_cap(morphs):
         return "superlative"
     # "줄어든 부서 어디야" filters rows; "줄어든 이유가 뭐야", "깎인 거에 대해 뭐라고 했어" ask why, not which
+    # "증가율 어디가 더 높아" weighs the sides the question names against each other: a comparison
+    which_side = "더" in forms and bool(forms & (MAX_CUES | MIN_CUES))
     if forms & (DECREASE_CUES | INCREASE_CUES) and forms & WHICH_CUES and not forms & (HOW_MUCH_CUES | REASON_CUES) \
-            and not _asks_what_was_said(morphs):
+            and not _asks_what_was_said(morphs) and not which_side:
         return "filter"
     if forms & LIST_CUES:
         return "list"
