@@ -2,7 +2,7 @@
 composition, scorer file and report scoping. Assertions are on fields, not on rendered sentences."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -462,6 +462,22 @@ def test_two_reports_changes_are_not_subtracted_unless_a_change_is_asked(tokeniz
     assert "603,816" not in comp.text
     grew = intent_of(tokenizer, "민간임대 융자랑 전세임대 융자 작년보다 얼마나 늘었는지 비교해줘.")
     assert "603,816" in compose(grew, [], True, 0.5, per_file=sides).text
+
+
+def test_two_reports_figures_read_at_a_glance(tokenizer):
+    """ "민간임대 융자랑 전세임대 융자 2024년 확정액 비교해줘" (no amount word: a text question) ran to 207
+    characters; each side now keeps its own figures within the figure answer's 200."""
+    columns = ["구분", "2023년 계획 당초(A)", "2024년 확정(B)"]
+    # no manifest: each side is named by its file's title
+    rent = replace(table_chunk(columns, [("민간임대융자", ["1,708,844", "1,477,009"])], unit="백만원", file="a.pdf",
+                               organization=""), title="국토교통부_민간임대(융자)")
+    lease = replace(table_chunk(columns, [("전세임대(융자)", ["4,174,950", "4,546,931"])], unit="백만원", file="b.pdf",
+                                organization=""), title="국토교통부_전세임대(융자)")
+    sides = {f: [_prob(differences(hit(c), 0)[0], 0.9)] for f, c in (("a.pdf", rent), ("b.pdf", lease))}
+    comp = compose(intent_of(tokenizer, "민간임대 융자랑 전세임대 융자 2024년 확정액 비교해줘."), [], True, 0.5,
+                   per_file=sides)
+    assert len(comp.text) <= FIGURE_CHARS
+    assert all(v in comp.text for v in ("1,708,844", "1,477,009", "4,174,950", "4,546,931"))
 
 
 def test_compose_parts_by_the_word_that_tells_them_apart(tokenizer):

@@ -10,9 +10,10 @@ from ingest.normalize import compact
 from ..korean_numbers import format_number, value_of
 from .candidates import Candidate
 from .intent import Intent
-from .render import headline, limit_for, render, trim
+from .render import FIGURE_CHARS, headline, limit_for, render, trim
 
 MAX_PARTS = 3
+DIFFERENCE_CHARS = 30  # room kept after both sides for " → 차이 4,179,050백만원"
 # a question naming two reports asks each for its own figure ("각각 몇 명", "비교하면"); a list or an
 # extreme is read from one table
 ACROSS_OPERATIONS = ("compare", "lookup")
@@ -94,16 +95,22 @@ def _across_reports(intent: Intent, per_file: dict[str, list[Candidate]], thresh
     best = best[:2]
     if intent.operation != "compare" and len({issuer(c.chunk.organization, c.chunk.title) for c in best}) == 1:
         return None  # one organization's reports of two years, none of them the year asked: not "각각"
-    sides = [f"{_report_name(c)}: {headline(c)}" for c in best]
-    text = " / ".join(sides)
     a, b = (value_of(c.value) if c.value else None for c in best)
+    sides = [f"{_report_name(c)}: {headline(c)}" for c in best]
+    limit = limit_for(intent.answer_type)
+    if a is not None and b is not None:
+        # two figures side by side read at a glance whatever the question's words ("비교해줘" asks no amount);
+        # each side is cut on its own (its figure leads it), so the second report's is never the part cut off
+        limit = FIGURE_CHARS
+        sides = [trim(side, (limit - DIFFERENCE_CHARS) // 2) for side in sides]
+    text = " / ".join(sides)
     # two within-report changes are not the amounts "2024년 확정액 비교해줘" asks for: subtracting them printed
     # a figure no report holds (371,981 + 231,835)
     changes = any(c.kind == "difference" for c in best) and not intent.asks_change
     if a is not None and b is not None and best[0].unit == best[1].unit and not changes:
         diff = a - b
         text += f" → 차이 {format_number(abs(diff), best[0].value)}{best[0].unit}"
-    return Composition(trim(text, limit_for(intent.answer_type)), best, across_reports=True)
+    return Composition(trim(text, limit), best, across_reports=True)
 
 
 def _report_name(c: Candidate) -> str:
