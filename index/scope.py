@@ -78,6 +78,7 @@ def subject_words(doc: DocLike, common: TitleWords = TitleWords()) -> list[str]:
 
 
 def common_title_words(docs: list[DocLike]) -> TitleWords:
+    """Title words every report shares ("주요업무계획") and those several share ("고용노동부", "포커스")."""
     if len(docs) < 2:
         return TitleWords()
     counts = Counter(w for d in docs for w in set(_title_words(d.title)))
@@ -93,8 +94,7 @@ def infer_files(question: str, docs: list[DocLike]) -> list[str]:
     named = {d.file: [n for n in doc_names(d, common) if n in q] for d in docs}
     reports_named = Counter(n for names in named.values() for n in set(names))
     # "고용노동부 내일배움카드": the program's own name picks its report among the ministry's others
-    own = {f: [n for n in names if reports_named[n] == 1 or _is_organization(n, d)]
-           for d in docs for f, names in [(d.file, named[d.file])]}
+    own = {d.file: [n for n in named[d.file] if reports_named[n] == 1 or _is_organization(n, d)] for d in docs}
     if any(own.values()):
         named = {f: names for f, names in own.items() if names}
     scored = []
