@@ -748,6 +748,14 @@ def test_a_table_of_contents_line_is_no_answer():
     assert "Ⅰ. 기본현황" in texts
 
 
+def test_a_reference_list_is_no_answer():
+    """ "조세지출 연계관리 보고서가 결론에서 제시하는 대안이 뭐야" was answered with the report's reference list."""
+    chunk = text_chunk("대안으로 조세지출과 재정지출의 통합심층평가가 필요함\n기획재정부. (2023). 「2023년도 조세지출 기본계획」.\n"
+                       "정성호. (2019). dBrain을 활용한 재정지출과 조세지출 연계관리.", page=9)
+    texts = [c.text for c in spans(hit(chunk), 0)]
+    assert texts == ["대안으로 조세지출과 재정지출의 통합심층평가가 필요함"]
+
+
 def test_reports_of_one_body_have_one_issuer():
     from index.scope import issuer
 

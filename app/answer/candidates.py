@@ -27,6 +27,8 @@ STATED_REASON = re.compile(r"사유|요인|때문|기인|원인|따른\s*것|에
 _META_LINE = re.compile(r"^\(.*(?:기준|단위).*\)$")
 # "Ⅵ. 당면 현안 ········ 21": a table of contents names a chapter and its page, it answers nothing
 _TOC_LINE = re.compile(r"(?:[·.ㆍ∙・]{4,}|…{2,})\s*\d{1,3}$")
+# "기획재정부. (2023). 「2023년도 조세지출 기본계획」.": a reference list names sources, it answers nothing
+_REFERENCE_LINE = re.compile(r"\.\s*\((?:19|20)\d{2}[a-z]?\)\.")
 _ITEM = re.compile(r"^(?:\d{1,2}[.)]|[-－・◦▪○❍●•ㅇ□■▸▹]|[①-⑳]|[가-하][.)])\s*\S")
 _SUB_ITEM = re.compile(r"^(?:[-－・◦▪•※▸▹]|\(\S+\))\s*")
 FIGURE_TYPES = ("amount", "count", "rate", "date")
@@ -369,10 +371,10 @@ def differences(hit: Hit, rank: int) -> list[Candidate]:
 # ------------------------------------------------------------------ prose
 
 def pieces(text: str) -> list[str]:
-    """Sentences and list items; "(’25. 10. 16. 기준, 단위: 명)" lines are labels and "Ⅵ. 당면 현안 ····· 21"
-    lines entries of a table of contents, not answers."""
-    return [p.strip() for p in _SPLIT.split(text)
-            if len(p.strip()) >= 4 and not _META_LINE.match(p.strip()) and not _TOC_LINE.search(p.strip())]
+    """Sentences and list items; "(’25. 10. 16. 기준, 단위: 명)" lines are labels, "Ⅵ. 당면 현안 ····· 21" lines
+    entries of a table of contents and "기획재정부. (2023). 「…」." lines references, not answers."""
+    return [p.strip() for p in _SPLIT.split(text) if len(p.strip()) >= 4 and not _META_LINE.match(p.strip())
+            and not _TOC_LINE.search(p.strip()) and not _REFERENCE_LINE.search(p)]
 
 
 def spans(hit: Hit, rank: int, whole_sentences: bool = False, following: list[str] = ()) -> list[Candidate]:
