@@ -57,9 +57,14 @@ def _title_core(doc: DocLike, common: TitleWords) -> list[str]:
     return [w for i, w in enumerate(words) if i == 0 or w not in common.shared]
 
 
+def _organization_names(doc: DocLike) -> list[str]:
+    """The manifest's organization and its aliases, compact: they name the report however many it has."""
+    return [compact(doc.organization).split("(")[0], *(compact(a) for a in doc.aliases)]
+
+
 def doc_names(doc: DocLike, common: TitleWords = TitleWords()) -> list[str]:
     """Compact names a question may use for a report: organization, its aliases, else its title's own words."""
-    names = [compact(doc.organization).split("(")[0], *(compact(a) for a in doc.aliases)]
+    names = _organization_names(doc)
     if not doc.organization:
         names += [compact(w) for w in _title_core(doc, common)]
     return [n for n in dict.fromkeys(names) if len(n) >= MIN_NAME_CHARS]
@@ -94,7 +99,7 @@ def infer_files(question: str, docs: list[DocLike]) -> list[str]:
     named = {d.file: [n for n in doc_names(d, common) if n in q] for d in docs}
     reports_named = Counter(n for names in named.values() for n in set(names))
     # "고용노동부 내일배움카드": the program's own name picks its report among the ministry's others
-    own = {d.file: [n for n in named[d.file] if reports_named[n] == 1 or _is_organization(n, d)] for d in docs}
+    own = {d.file: [n for n in named[d.file] if reports_named[n] == 1 or n in _organization_names(d)] for d in docs}
     if any(own.values()):
         named = {f: names for f, names in own.items() if names}
     scored = []
@@ -115,11 +120,6 @@ def infer_files(question: str, docs: list[DocLike]) -> list[str]:
         elif score == top:
             files.append(d.file)
     return sorted(f for _, files in best.values() for f in files)
-
-
-def _is_organization(name: str, doc: DocLike) -> bool:
-    """A manifest's organization or alias: it names its reports however many there are."""
-    return name in {compact(doc.organization).split("(")[0], *(compact(a) for a in doc.aliases)}
 
 
 def content_years(question: str, docs: list[DocLike], files: list[str]) -> list[int]:

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from index.fusion import Hit
 from index.scope import (
+    TitleWords,
     common_title_words,
     content_years,
     doc_names,
@@ -65,9 +66,11 @@ class Prepared:
 
 def prepare(retrieval: RetrievalView, question: str, files: list[str]) -> Prepared:
     docs = retrieval.docs
-    drop = _report_words(retrieval, files)
+    common = common_title_words(docs)
+    drop = _report_words(retrieval, files, common)
     years = content_years(question, docs, files)
-    intent = parse_intent(_without_report_names(question, docs, files), retrieval.morphemes, retrieval.idf, years, drop)
+    intent = parse_intent(_without_report_names(question, docs, files, common), retrieval.morphemes, retrieval.idf,
+                          years, drop)
     # "A국이랑 B국 정원 비교": two organizations compared as wholes, so their totals are meant.
     intent = replace(intent, question=question, wants_total=intent.wants_total or len(files) >= 2)
     hits = retrieval.hits(question, files, RETRIEVE_K)
@@ -105,9 +108,8 @@ def _scored_features(intent: Intent, hits: list[Hit], facts: QuestionFacts, retr
     return cands
 
 
-def _without_report_names(question: str, docs: list, files: list[str]) -> str:
+def _without_report_names(question: str, docs: list, files: list[str], common: TitleWords) -> str:
     """ "푸른도시국이랑 기획관 정원": once the names picked the reports, they are not words to match."""
-    common = common_title_words(docs)
     subjects = {compact(w) for d in docs if d.file in files for w in subject_words(d, common)}
     names = sorted({n for d in docs if d.file in files for n in doc_names(d, common)} - subjects, key=len, reverse=True)
     for name in names:
@@ -119,10 +121,9 @@ def _without_report_names(question: str, docs: list, files: list[str]) -> str:
 _PARTICLE = r"(?:이랑|랑|하고|과|와|의|은|는|이|가|에서|에|도)?"
 
 
-def _report_words(retrieval: RetrievalView, files: list[str]) -> frozenset[str]:
+def _report_words(retrieval: RetrievalView, files: list[str], common: TitleWords) -> frozenset[str]:
     """Words that only picked the report ("서울시재단", "2025"): once scoped, they are not evidence."""
     words: set[str] = set()
-    common = common_title_words(retrieval.docs)
     for d in retrieval.docs:
         if d.file in files:
             title = d.title

@@ -373,8 +373,9 @@ def differences(hit: Hit, rank: int) -> list[Candidate]:
 def pieces(text: str) -> list[str]:
     """Sentences and list items; "(’25. 10. 16. 기준, 단위: 명)" lines are labels, "Ⅵ. 당면 현안 ····· 21" lines
     entries of a table of contents and "기획재정부. (2023). 「…」." lines references, not answers."""
-    return [p.strip() for p in _SPLIT.split(text) if len(p.strip()) >= 4 and not _META_LINE.match(p.strip())
-            and not _TOC_LINE.search(p.strip()) and not _REFERENCE_LINE.search(p)]
+    stripped = (p.strip() for p in _SPLIT.split(text))
+    return [p for p in stripped if len(p) >= 4 and not _META_LINE.match(p) and not _TOC_LINE.search(p)
+            and not _REFERENCE_LINE.search(p)]
 
 
 def spans(hit: Hit, rank: int, whole_sentences: bool = False, following: list[str] = ()) -> list[Candidate]:
