@@ -240,6 +240,9 @@ def _render_answer(engine, answer: Answer, turn: int, latest: bool) -> None:
 
     if answer.abstained:
         st.info(answer.answer or ABSTAIN_TEXT)
+        if answer.related:
+            titles = _display_titles(engine)
+            st.caption("확인해 볼 만한 곳: " + " · ".join(citation_label(c, titles.get(c.file)) for c in answer.related))
         return
     st.markdown(escape_md(answer.answer))
     titles = _display_titles(engine)

@@ -145,7 +145,9 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print(answer.model_dump_json())
         return 0
     print(answer.answer)
-    for i, c in enumerate(answer.citations, start=1):
+    if answer.related:
+        print("  확인해 볼 만한 곳 (pages to check):")
+    for i, c in enumerate(answer.citations or answer.related, start=1):
         page = f"p.{c.page}" if c.page else "쪽 없음"
         print(f"  [{i}] {c.title} · {page} · {c.section} ({c.file})")
         if c.quote:

@@ -31,6 +31,9 @@ class Answer(BaseModel):
     abstained: bool
     citations: list[Citation] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
+    related: list[Citation] = Field(
+        default_factory=list,
+        description="기권할 때 직접 확인해 볼 만한 가장 가까운 쪽들 (답의 근거가 아님; pages to check when abstaining)")
     latency_ms: float = 0.0
 
 

@@ -66,6 +66,8 @@ def source_lines(citations: list[Citation], titles: dict[str, str]) -> list[str]
 
 
 def reply_text(answer: Answer, titles: dict[str, str]) -> str:
+    if answer.abstained and answer.related:
+        return answer.answer + "\n\n확인해 볼 만한 곳:\n" + "\n".join(source_lines(answer.related, titles))
     if answer.abstained or not answer.citations:
         return answer.answer
     return answer.answer + "\n\n출처:\n" + "\n".join(source_lines(answer.citations, titles))

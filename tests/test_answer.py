@@ -80,6 +80,14 @@ def test_unanswerable_questions_abstain(engine):
 def test_a_program_the_report_never_mentions_abstains(engine):
     a = _ask(engine, "서울시재단 드론 사업 예산은?")
     assert a.abstained and a.citations == []
+    # nothing backs an abstention, but the nearest pages of the named report are where a person looks next
+    assert a.related and all(c.file == FILE_000 and c.page for c in a.related)
+    assert len({(c.file, c.page) for c in a.related}) == len(a.related)
+
+
+def test_an_organization_the_reports_never_mention_points_nowhere(engine):
+    a = _ask(engine, "서울교통공사 2024년 주요 업무보고에서 정원이 몇 명이야?")
+    assert a.abstained and a.related == []
 
 
 def test_empty_question_abstains_at_once(engine):
@@ -91,7 +99,7 @@ def test_cli_ask_json_contract(engine, settings, capsys):
     code = cli_main(["ask", "--json", "--index-dir", str(settings.index_dir), "서울디지털재단 2024년 서울시출연금 예산현액은?"])
     assert code == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"question", "answer", "abstained", "citations", "evidence", "latency_ms"}
+    assert set(data) == {"question", "answer", "abstained", "citations", "evidence", "related", "latency_ms"}
     assert isinstance(data["latency_ms"], float) and data["abstained"] is False
     assert set(data["citations"][0]) == {"file", "title", "page", "section", "quote", "boxes"}
     assert set(data["evidence"][0]) == {"value", "unit", "row", "column", "file", "page"}

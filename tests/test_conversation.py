@@ -255,3 +255,14 @@ def test_chat_follows_up_and_takes_a_thumbs_down(conv_engine, monkeypatch):
     row = rows[-1]
     assert row["question"] == "그럼 2024년은?" and "2024년" in row["resolved_question"]
     assert row["comment"].startswith("2024년 최종예산") and row["citations"][0]["page"] == 3
+
+
+def test_an_abstention_reply_lists_the_pages_to_check_but_no_sources():
+    from app.models import ABSTAIN_TEXT, Answer, Citation
+    from app.openai_api import reply_text
+
+    near = Citation(file="a.pdf", title="2025년 업무보고", page=17)
+    text = reply_text(Answer(question="q", answer=ABSTAIN_TEXT, abstained=True, related=[near]), {"a.pdf": "감사위원회"})
+    assert text.startswith(ABSTAIN_TEXT) and "출처" not in text
+    assert "감사위원회 · p.17" in text
+    assert reply_text(Answer(question="q", answer=ABSTAIN_TEXT, abstained=True), {}) == ABSTAIN_TEXT

@@ -184,7 +184,10 @@ def answer_from(prep: Prepared, scorer: Scorer) -> Answer:
     question = prep.intent.question
     comp = decide(prep, scorer)
     if comp.abstained:
-        return abstention(question)
+        # the retrieved pages are what a person would open next; a question about an organization the
+        # reports never mention has none worth opening
+        related = [] if prep.unknown_organization else citations([], prep.hits)
+        return abstention(question, related)
     return Answer(question=question, answer=comp.text, abstained=False,
                   citations=citations(comp.chosen, prep.hits), evidence=evidence(comp.chosen))
 
@@ -198,8 +201,8 @@ def context_chunks(prep: Prepared, scorer: Scorer) -> list:
     return order + [h.chunk for h in prep.hits if h.chunk not in order]
 
 
-def abstention(question: str) -> Answer:
-    return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, citations=[])
+def abstention(question: str, related: list[Citation] | None = None) -> Answer:
+    return Answer(question=question, answer=ABSTAIN_TEXT, abstained=True, citations=[], related=related or [])
 
 
 def citations(chosen: list[Candidate], hits: list[Hit]) -> list[Citation]:
