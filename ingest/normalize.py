@@ -11,6 +11,8 @@ _HANGUL = "가-힣"
 _SPACED_RUN = re.compile(rf"(?<![{_HANGUL}])([{_HANGUL}](?: [{_HANGUL}]){{%d,}})(?![{_HANGUL}])")
 _SPACED_RUN_SHORT = re.compile(_SPACED_RUN.pattern % 1)
 _SPACED_RUN_LONG = re.compile(_SPACED_RUN.pattern % 2)
+# "□ 조 직 ▻ 3과", "❖ 위 원 : 7명": a label before its value is spaced out like a heading, even inside prose
+_SPACED_LABEL = re.compile(rf"(?<![{_HANGUL}])([{_HANGUL}] [{_HANGUL}])(?= ?[:：▻▸►])")
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^>]*)?/?>")  # ASCII tags only: "<일반회계>" is text
 _BLOCK_TAG = re.compile(r"</?(?:p|li|ul|ol|br|div|tr)\b[^>]*>", re.IGNORECASE)
 _WS = re.compile(r"\s+")
@@ -26,7 +28,8 @@ def squash_letter_spacing(text: str, short: bool = False) -> str:
     (table cells, headings) are short enough that 2-syllable runs ("정 원") are safe.
     """
     pattern = _SPACED_RUN_SHORT if short else _SPACED_RUN_LONG
-    return pattern.sub(lambda m: m.group(1).replace(" ", ""), text)
+    text = pattern.sub(lambda m: m.group(1).replace(" ", ""), text)
+    return text if short else _SPACED_LABEL.sub(lambda m: m.group(1).replace(" ", ""), text)
 
 
 # HWP exports print the middle dot of "과·결원" as a Hangul vowel sign (ᆞ, ㆍ).

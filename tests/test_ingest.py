@@ -147,6 +147,8 @@ def test_letter_spaced_heading_normalizes():
     assert clean_label("디 지 털 정 책 과") == "디지털정책과"
     # ordinary prose keeps its spaces: "및 그" is two words
     assert squash_letter_spacing("사업 및 그 밖에 필요한 사항") == "사업 및 그 밖에 필요한 사항"
+    # a spaced label before its value, inside a prose line: "조직" must match the question's word
+    assert squash_letter_spacing("\uf000 조 직 ▻ 3과 1단 ❖ 위 원 : 7명, 및 그 밖에") == "\uf000 조직 ▻ 3과 1단 ❖ 위원 : 7명, 및 그 밖에"
     doc = structure([Line("Ⅰ. 일 반 현 황", 1), Line("□ 기 본 현 황", 1), Line("재단은 2본부 8팀이다.", 1)], "k")
     assert doc.texts[-1].section == "I. 일반현황 > 기본현황"  # labels are NFKC: Ⅰ and I match alike
 
