@@ -218,6 +218,19 @@ def test_an_organization_chart_lists_its_units(tokenizer):
     assert intent_of(tokenizer, "디지털도시국 밑에 부서가 몇 개고 어디어디야?").units[:2] == ("과", "팀")
 
 
+def test_a_chart_is_read_when_units_are_asked_without_a_list_word(tokenizer):
+    """ "조직 어떻게 돼? 과 이름 알려줘" names no list word, so the chart's units were never offered."""
+    chart = text_chunk("Ⅰ. 기본현황 조직 ▻ 3과 1단 1사업소 16팀\n푸른도시국\n공원여가정책과 공원도시과푸른숲도시과\n"
+                       "(4팀, 23명) (4팀 1단, 27명) (4팀, 24명)")
+    intent = intent_of(tokenizer, "푸른도시국 조직 어떻게 돼? 과 이름 알려줘.")
+    assert intent.operation == "lookup" and intent.units
+    found = [c for c in generate(intent, [hit(chart)], {}, {}) if c.kind == "list"]
+    assert len(found) == 1 and found[0].items[-3:] == ("공원여가정책과", "공원도시과", "푸른숲도시과")
+    # a head count asked of a unit is no chart question ("청렴담당관 현원 몇 명")
+    count = intent_of(tokenizer, "공원도시과 현원 몇 명이야? 조직 기준")
+    assert count.answer_type == "count" and not [c for c in generate(count, [hit(chart)], {}, {}) if c.kind == "list"]
+
+
 def test_extremes_skip_subtotals_and_excluded_rows(tokenizer):
     table = table_chunk(["세부사업명", "예산액"], [("인건비", ["2,824,210"]), ("행정 운영 경비 소계", ["3,910,882"]),
                                                  ("스마트라이프워크", ["476,367"]), ("메타버스 서울", ["9,790"]),

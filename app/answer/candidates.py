@@ -98,6 +98,8 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
             if intent.operation in ("list", "count") or intent.answer_type == "list":
                 out += lists(hit, rank, section_lines.get((hit.chunk.file, hit.chunk.section), []))
                 out += labelled_items(hit, rank)
+            # "조직 어떻게 돼? 과 이름 알려줘" asks for the chart's units, though no list word says so
+            if intent.units and intent.answer_type in UNIT_NAME_TYPES:
                 out += unit_names(hit, rank, intent.units)
     return out
 
@@ -497,6 +499,7 @@ def labelled_items(hit: Hit, rank: int) -> list[Candidate]:
     return out
 
 
+UNIT_NAME_TYPES = ("list", "text")
 _HEAD_COUNT = re.compile(r"\(\s*\d+\s*명?\s*\)")
 
 
