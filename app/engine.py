@@ -302,11 +302,14 @@ class Engine:
     def _generated(self, prep) -> Answer | None:
         if not self.settings.llm_base_url:
             return None
-        from .answer import LLM_CONTEXT_CHUNKS, context_chunks
+        from .answer import LLM_CONTEXT_CHUNKS, context_chunks, related_pages
         from .llm import generate_answer
 
         chunks = context_chunks(prep, self.scorer)[:LLM_CONTEXT_CHUNKS]
-        return generate_answer(self.settings, prep.intent.question, chunks)
+        answer = generate_answer(self.settings, prep.intent.question, chunks)
+        if answer is not None and answer.abstained:
+            answer.related = related_pages(prep)
+        return answer
 
     def documents(self) -> list[DocumentInfo]:
         return [DocumentInfo(**{k: getattr(d, k) for k in DocumentInfo.model_fields}) for d in self.index.docs]

@@ -92,3 +92,14 @@ def test_unreachable_endpoint_falls_back():
 def test_figure_check_accepts_comma_free_spelling():
     answer = check_answer("q", "총 13797110천원 [1]", CHUNKS)
     assert answer is not None and answer.citations[0].page == 3
+
+
+def test_a_generated_abstention_points_to_the_same_pages(fake_server, engine):
+    """The LLM's "문서에서 찾을 수 없습니다" listed no pages to check, unlike the extractive abstention."""
+    from app.engine import Engine
+
+    FakeOpenAI.reply = "문서에서 찾을 수 없습니다"
+    llm = Engine(engine.settings.with_overrides(llm_base_url=fake_server, llm_model="fake", llm_timeout=5.0))
+    answer = llm.ask("서울시재단 드론 사업 예산은?")
+    assert answer.abstained and answer.citations == []
+    assert answer.related and {c.file for c in answer.related} == {"2025_서울시재단_주요업무보고.pdf"}

@@ -184,10 +184,7 @@ def answer_from(prep: Prepared, scorer: Scorer) -> Answer:
     question = prep.intent.question
     comp = decide(prep, scorer)
     if comp.abstained:
-        # the retrieved pages are what a person would open next; a question about an organization the
-        # reports never mention has none worth opening
-        related = [] if prep.unknown_organization else citations([], prep.hits)
-        return abstention(question, related)
+        return abstention(question, related_pages(prep))
     return Answer(question=question, answer=comp.text, abstained=False,
                   citations=citations(comp.chosen, prep.hits), evidence=evidence(comp.chosen))
 
@@ -199,6 +196,12 @@ def context_chunks(prep: Prepared, scorer: Scorer) -> list:
         if c.chunk not in order:
             order.append(c.chunk)
     return order + [h.chunk for h in prep.hits if h.chunk not in order]
+
+
+def related_pages(prep: Prepared) -> list[Citation]:
+    """Where a person would look next after an abstention: the retrieved pages; a question about an
+    organization the reports never mention has none worth opening."""
+    return [] if prep.unknown_organization else citations([], prep.hits)
 
 
 def abstention(question: str, related: list[Citation] | None = None) -> Answer:
