@@ -226,6 +226,9 @@ def test_a_chart_is_read_when_units_are_asked_without_a_list_word(tokenizer):
     assert intent.operation == "lookup" and intent.units
     found = [c for c in generate(intent, [hit(chart)], {}, {}) if c.kind == "list"]
     assert len(found) == 1 and found[0].items[-3:] == ("공원여가정책과", "공원도시과", "푸른숲도시과")
+    # "과가 몇 개야" counts the chart's units, as before the gate above was added (it had dropped them)
+    units = intent_of(tokenizer, "푸른도시국 과가 몇 개야?")
+    assert units.operation == "count" and [c for c in generate(units, [hit(chart)], {}, {}) if c.kind == "list"]
     # a head count asked of a unit is no chart question ("청렴담당관 현원 몇 명")
     count = intent_of(tokenizer, "공원도시과 현원 몇 명이야? 조직 기준")
     assert count.answer_type == "count" and not [c for c in generate(count, [hit(chart)], {}, {}) if c.kind == "list"]

@@ -95,11 +95,12 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
                          following=following.get(hit.chunk.id, []))
             if intent.operation == "compare":
                 out += span_differences(hit, rank)
-            if intent.operation in ("list", "count") or intent.answer_type == "list":
+            listing = intent.operation in ("list", "count") or intent.answer_type == "list"
+            if listing:
                 out += lists(hit, rank, section_lines.get((hit.chunk.file, hit.chunk.section), []))
                 out += labelled_items(hit, rank)
             # "조직 어떻게 돼? 과 이름 알려줘" asks for the chart's units, though no list word says so
-            if intent.units and intent.answer_type in UNIT_NAME_TYPES:
+            if listing or intent.answer_type in UNIT_NAME_TYPES:
                 out += unit_names(hit, rank, intent.units)
     return out
 
