@@ -18,6 +18,7 @@ from pathlib import Path
 
 from app.config import Settings
 from app.models import ABSTAIN_TEXT, Answer, Citation, Filters
+from app.openai_api import display_titles
 
 EXAMPLE_QUESTIONS = [
     "2025년 서울시재단 인력은 몇 명이야?",
@@ -128,13 +129,7 @@ def _get_engine(settings: Settings):
 
 
 def _display_titles(engine) -> dict[str, str]:
-    """file -> title, with the organization added where two reports share a title (e.g. "2025년 주요 업무보고")."""
-    docs = engine.index.docs
-    counts: dict[str, int] = {}
-    for d in docs:
-        counts[d.title] = counts.get(d.title, 0) + 1
-    return {d.file: f"{d.title} ({d.organization})" if counts[d.title] > 1 and d.organization else d.title
-            for d in docs}
+    return display_titles(engine.index.docs)
 
 
 def _sidebar_filters(engine) -> Filters:
@@ -238,14 +233,13 @@ def _page_image(engine, c: Citation) -> bytes | None:
 def _render_answer(engine, answer: Answer, turn: int, latest: bool) -> None:
     import streamlit as st
 
+    titles = _display_titles(engine)
     if answer.abstained:
         st.info(answer.answer or ABSTAIN_TEXT)
         if answer.related:
-            titles = _display_titles(engine)
             st.caption("확인해 볼 만한 곳: " + " · ".join(citation_label(c, titles.get(c.file)) for c in answer.related))
         return
     st.markdown(escape_md(answer.answer))
-    titles = _display_titles(engine)
     for i, c in enumerate(answer.citations):
         # Only an opened expander renders its page image; the newest answer opens its first citation.
         box = st.expander(citation_label(c, titles.get(c.file)), expanded=latest and i == 0,
