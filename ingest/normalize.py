@@ -8,7 +8,8 @@ from functools import lru_cache
 
 _HANGUL = "가-힣"
 # A run of single Hangul syllables separated by single spaces: "기 본 현 황".
-_SPACED_RUN = re.compile(rf"(?<![{_HANGUL}])([{_HANGUL}](?: [{_HANGUL}]){{%d,}})(?![{_HANGUL}])")
+# Not right after a digit or a Latin letter: "9월 총 합" is a month and a label, "7명 및 그" a count and prose.
+_SPACED_RUN = re.compile(rf"(?<![{_HANGUL}0-9A-Za-z])([{_HANGUL}](?: [{_HANGUL}]){{%d,}})(?![{_HANGUL}])")
 _SPACED_RUN_SHORT = re.compile(_SPACED_RUN.pattern % 1)
 _SPACED_RUN_LONG = re.compile(_SPACED_RUN.pattern % 2)
 # "□ 조 직 ▻ 3과", "❖ 위 원 : 7명": a label before its value is spaced out like a heading, even inside prose

@@ -118,6 +118,18 @@ def test_table_continues_after_page_footer_with_its_header():
     assert grids[1][2].continues and grids[1][2].rows[0] == ["사항별", "2024 예산안", "2023 예산액"]
 
 
+def test_a_month_header_keeps_its_last_month_apart_from_the_total():
+    """ "9월 총 합" was joined into one label "9월총합" (a spaced run right after a digit), so the month header
+    came one label short and the visitors table (2024 디지털정책관 검토보고 p.25) got columns 열1..열11."""
+    assert squash_letter_spacing("9월 총 합", short=True) == "9월 총합"
+    assert squash_letter_spacing("위원 7명 및 그 외") == "위원 7명 및그외"  # "명" stays with its 7
+    lines = [Line(t, 25) for t in ["구 분 1월 2월 3월 4월 5월 6월 7월 8월 9월 총 합",
+                                  "방문자 수 13,097 14,013 10,088 8,212 9,466 14,609 16,562 19,310 19,331 124,688",
+                                  "다운로드 수 6,383 5,104 2,807 2,560 3,065 2,657 2,534 2,101 1,430 28,641"]]
+    (_, _, grid), = aligned_grids(lines)
+    assert grid.rows[0][9:] == ["9월", "총합"] and grid.rows[1][9] == "19,331"
+
+
 def test_a_labelled_value_stays_with_the_program_above():
     """ "ㅇ 사업비 : 436백만원(시비)" states a fact of the program under its heading; as a heading of its own it
     became a one-line chunk no question retrieved (Busan 자치경찰위원회 p.20)."""
