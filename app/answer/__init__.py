@@ -29,8 +29,9 @@ from .intent import Intent, parse_intent
 from .scorer import Scorer, confidence_features
 
 # Chunks read per question. The gold page is in the top 5 for 91-97% of questions, but the line that answers
-# is often in a neighbouring chunk of it; 12 beat 8 in cross-validation (docs/answer-engine.md).
-RETRIEVE_K = 12
+# is often in a neighbouring chunk of it; 12 beat 8 and 20 beat 12 in cross-validation, 30 was no better than 20
+# (docs/answer-engine.md).
+RETRIEVE_K = 20
 PER_FILE_K = 5  # chunks per report when a question names several
 # Reports read one by one at most: an organization's long archive named without a year scopes to all its
 # reports (135 in scripts/bench_scale.py --archive years, 5.9 s p95); those holding the best hits go first.
