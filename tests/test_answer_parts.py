@@ -323,6 +323,22 @@ def test_span_difference_of_two_figures():
     assert (c.value, c.unit) == ("2,002", "명")
 
 
+def test_span_differences_pair_one_measure_only():
+    """ "위반혐의 조사 627건 행정처분 결정 86건" are two measures: "541건 차이" answered a comparison of years
+    (Busan 도시혁신균형실 p.55), and "2,000명 → 4,000명" subtracted two programs' sizes."""
+    def pairs(text: str, terms: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+        return [(c.value, c.unit) for c in span_differences(hit(text_chunk(text)), 0, terms)]
+
+    assert pairs("구분 2024년 위반혐의 조사 627건 행정처분 결정 86건") == []
+    assert pairs("기쁨카드 : (규모확대) 1,650명→2,000명 ◦ 기쁨두배통장 : (규모확대) 4,000명→6,000명") == [
+        ("350", "명"), ("2,000", "명")]
+    assert pairs("2022년도 ○ 교육인원 : 6,115명 2023년도 ○ 교육인원 : 4,113명")[0] == ("2,002", "명")
+    assert pairs("’25년 협력사업 17개, 3,511억원 국비 반영(’24년 17개, 3,420억원)") == [("91", "억원")]
+    assert pairs("▶ 모집 : 67개팀(190명) → 예선 : 23개팀(93명)")[0] == ("44", "개팀")
+    # two labels the question names side by side ("지정공모랑 자유공모 차이")
+    assert pairs("총 122팀, 331명 참여 (지정공모 90팀, 자유공모 32팀)", ("지정공모", "자유공모")) == [("58", "팀")]
+
+
 def test_spans_keep_a_bullet_with_its_sub_bullets():
     chunk = text_chunk("□ 시범학교 선정\n- (선정대상) 잠일초등학교\n- 공고(8.20.)")
     texts = [c.text for c in spans(hit(chunk), 0)]

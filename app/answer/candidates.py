@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import pairwise
 
 from index.fusion import Hit
 from ingest.models import Chunk, TableChunk, TableRow
@@ -94,7 +93,7 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
             out += spans(hit, rank, whole_sentences=intent.answer_type == "reason",
                          following=following.get(hit.chunk.id, []))
             if intent.operation == "compare":
-                out += span_differences(hit, rank)
+                out += span_differences(hit, rank, intent.terms)
             listing = intent.operation in ("list", "count") or intent.answer_type == "list"
             if listing:
                 out += lists(hit, rank, section_lines.get((hit.chunk.file, hit.chunk.section), []))
@@ -412,25 +411,67 @@ def _after(lines: list[str], start: int, whole_sentences: bool) -> list[str]:
     return lines[start:end]
 
 
-_COUNTED = re.compile(r"(△?\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(명|건|개|팀|원|천원|백만원|억원|%)")
+_COUNTED = re.compile(r"(△?\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(명|건|개[팀소사]?|팀|원|천원|백만원|억원|%)")
+_ARROW = re.compile(r"[→➠⇒➡]|->")
+ARROW_GAP = 25  # characters: "67개팀(190명) → 예선 : 23개팀" still reads as one count before and after
+_YEAR_MARK = re.compile(r"(20\d{2})|[’'‘`](\d{2})(?!\d)")
 
 
-def span_differences(hit: Hit, rank: int) -> list[Candidate]:
-    """A sentence with two figures of one unit (a before and an after): their difference, with the sentence."""
+def span_differences(hit: Hit, rank: int, terms: tuple[str, ...] = ()) -> list[Candidate]:
+    """A sentence with two figures of one measure (a before and an after): their difference, with the sentence.
+
+    Figures of one unit are paired only when they read as one measure twice: an arrow between them, one label
+    printed before each, each under its own year, or each after a label the question names ("지정공모 90팀,
+    자유공모 32팀"); "위반혐의 조사 627건 행정처분 결정 86건" are two measures and their difference means nothing."""
     from ..korean_numbers import format_number
 
     out = []
     for c in spans(hit, rank):
-        found = _COUNTED.findall(c.text)
-        for (a, unit), (b, unit_b) in pairwise(found):
+        found = list(_COUNTED.finditer(c.text))
+        labels = [c.text[(found[i - 1].end() if i else 0):m.start()] for i, m in enumerate(found)]
+        for i, m in enumerate(found):
+            j = next((k for k in range(i + 1, len(found)) if found[k].group(2) == m.group(2)), None)
+            if j is None or not _one_measure(c.text, m, found[j], labels[i], labels[j], terms):
+                continue
+            (a, unit), b = m.groups(), found[j].group(1)
             va, vb = value_of(a), value_of(b)
-            if unit != unit_b or va is None or vb is None or va == vb:
+            if va is None or vb is None or va == vb:
                 continue
             diff = format_number(abs(va - vb), a)
             out.append(Candidate(kind="difference", hit=hit, rank=rank, labels=c.labels,
                                  text=f"{diff}{unit} 차이 ({a}{unit} → {b}{unit}): {unbullet(c.text)}",
                                  quote=c.quote, value=diff, unit=unit))
     return out
+
+
+def _one_measure(text: str, a: re.Match, b: re.Match, label_a: str, label_b: str, terms: tuple[str, ...]) -> bool:
+    between = text[a.end():b.start()]
+    if _ARROW.search(between) and len(between) <= ARROW_GAP:
+        return True
+    key_a, key_b = _label_key(label_a), _label_key(label_b)
+    if len(key_b) >= 2 and key_a.endswith(key_b):
+        return True
+    year_a, year_b = _last_year(text[:a.start()]), _last_year(text[:b.start()])
+    if year_a and year_b and year_a != year_b:
+        return True
+    return _names_asked(key_a, terms) and _names_asked(key_b, terms) and key_a != key_b
+
+
+def _label_key(label: str) -> str:
+    return re.sub(r"[^가-힣A-Za-z]", "", _YEAR_MARK.sub("", label))
+
+
+def _last_year(text: str) -> int | None:
+    found = _YEAR_MARK.findall(text)
+    if not found:
+        return None
+    full, short = found[-1]
+    return int(full or f"20{short}")
+
+
+def _names_asked(key: str, terms: tuple[str, ...]) -> bool:
+    """The label ends in a word the question uses: "(접수결과) 총 122팀, 331명 참여 (지정공모" ends in 지정공모."""
+    return any(key.endswith(t) for t in terms if len(t) >= 2)
 
 
 def lists(hit: Hit, rank: int, section_lines: list[str]) -> list[Candidate]:
