@@ -109,28 +109,15 @@ class Retrieval:
 
     @cached_property
     def _table_rows(self) -> dict[tuple[str, str | None], list[TableRow]]:
-        rows: dict[tuple[str, str | None], list[TableRow]] = {}
-        last: TableChunk | None = None
+        rows: dict[tuple[str, str | None], list[TableRow]] = defaultdict(list)
         for c in self.index.chunks:
-            if not isinstance(c, TableChunk):
-                continue
-            key = (c.file, c.table_id)
-            if key not in rows:
-                # a table running onto the next page under its repeated header ingests as a second table
-                # ("AI 행정서비스 4종 모델" p.6-7): both read as one, so a list or an extreme sees every row
-                rows[key] = rows[(last.file, last.table_id)] if last and _continues(last, c) else []
-            rows[key].extend(c.rows)
-            last = c
+            if isinstance(c, TableChunk):
+                rows[(c.file, c.table_id)].extend(c.rows)
         return rows
 
     def table_rows(self, file: str, table_id: str | None) -> list[TableRow]:
         """Every row of one table, across the chunks it was split into."""
         return self._table_rows.get((file, table_id), [])
-
-
-def _continues(before: TableChunk, after: TableChunk) -> bool:
-    return (after.file == before.file and after.table_id != before.table_id and before.page is not None
-            and after.page == before.page + 1 and after.columns == before.columns and after.caption == before.caption)
 
 
 class _LastQuery:

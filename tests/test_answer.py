@@ -58,18 +58,6 @@ def test_list_counts_items_under_a_heading(engine):
     assert a.answer.startswith("9개:") and a.citations[0].page == 2
 
 
-def test_a_table_running_onto_the_next_page_reads_as_one(engine):
-    """ "AI 행정서비스 4종 모델" prints two models on p.6 and two on p.7 under a repeated header: a list question
-    read the first chunk's two rows only ("2개: 범용 AI 업무매뉴얼; 영유아 보육행정 …")."""
-    retrieval = engine.retrieval()
-    first, second = sorted((c for c in retrieval.index.chunks if c.file == FILE_000 and c.kind == "table"
-                            and c.caption == "AI 행정서비스 4종 모델 개발"), key=lambda c: c.page)
-    assert (first.page, second.page) == (6, 7) and first.table_id != second.table_id
-    rows = [r.header for r in retrieval.table_rows(FILE_000, first.table_id)]
-    assert "범용 AI 업무매뉴얼" in rows and "제안요청서 생성 AI" in rows and len(rows) == 4
-    assert retrieval.table_rows(FILE_000, second.table_id) is retrieval.table_rows(FILE_000, first.table_id)
-
-
 def test_comparison_shows_both_figures_and_the_change(engine):
     a = _ask(engine, "서울시재단 2025년 서울시 출연금은 2024년 최종예산보다 얼마나 늘었어?")
     assert "5,603,849" in a.answer

@@ -72,22 +72,21 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
     `following` the text lines after a chunk (chunk id -> lines), read after a sentence that ends its chunk."""
     following = following or {}
     out: list[Candidate] = []
-    seen_tables: set[int] = set()
+    seen_tables: set[tuple[str, str | None]] = set()
     for rank, hit in enumerate(hits):
         if isinstance(hit.chunk, TableChunk):
             out += cells(hit, rank, figures_only=intent.answer_type in FIGURE_TYPES)
             out += rows(hit, rank)
-            table = table_rows.get((hit.chunk.file, hit.chunk.table_id)) or hit.chunk.rows
-            first = id(table) not in seen_tables  # a table's chunks (and its page continuation) share one list
-            seen_tables.add(id(table))
-            if intent.operation in ("superlative", "filter") and first:
-                whole = [r for r in table if not _excluded(r, intent.excluded)]
+            key = (hit.chunk.file, hit.chunk.table_id)
+            if intent.operation in ("superlative", "filter") and key not in seen_tables:
+                seen_tables.add(key)
+                whole = [r for r in table_rows.get(key) or hit.chunk.rows if not _excluded(r, intent.excluded)]
                 if intent.operation == "filter":
                     out += filtered(hit, rank, whole, intent.direction)
                 else:
                     out += extremes(hit, rank, whole, intent.direction) + row_extremes(hit, rank, intent)
-            if (intent.operation in ("list", "count") or intent.answer_type == "list") and first:
-                out += column_lists(hit, rank, table)
+            if intent.operation in ("list", "count") or intent.answer_type == "list":
+                out += column_lists(hit, rank)
             if intent.operation == "compare":
                 out += differences(hit, rank)
         else:
@@ -327,11 +326,10 @@ def filtered(hit: Hit, rank: int, table: list[TableRow], direction: str) -> list
 _TOTAL_COLUMN = re.compile(r"(?:^|\s)(?:계|합계|총계|소계|전체)$")
 
 
-def column_lists(hit: Hit, rank: int, table: list[TableRow] | None = None) -> list[Candidate]:
-    """ "어떤 사업들이야": the row labels down the whole table (`table`, else the chunk's rows), counted (total
-    rows left out)."""
+def column_lists(hit: Hit, rank: int) -> list[Candidate]:
+    """ "어떤 사업들이야": the row labels down a table, counted (total rows left out)."""
     chunk = hit.chunk
-    names = [row_text_labels(r) for r in (table or chunk.rows) if not is_total(r)]
+    names = [row_text_labels(r) for r in chunk.rows if not is_total(r)]
     names = [n for n in dict.fromkeys(n.strip() for n in names) if n]
     if len(names) < 2:
         return []
