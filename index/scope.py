@@ -99,8 +99,8 @@ def infer_files(question: str, docs: list[DocLike]) -> list[str]:
     named = {d.file: [n for n in doc_names(d, common) if n in q] for d in docs}
     reports_named = Counter(n for names in named.values() for n in set(names))
     # "고용노동부 내일배움카드": the program's own name picks its report among the ministry's others
-    own = {d.file: [n for n in named[d.file] if reports_named[n] == 1 or n in organizations]
-           for d in docs for organizations in [set(_organization_names(d))]}
+    organizations = {d.file: set(_organization_names(d)) for d in docs}
+    own = {d.file: [n for n in named[d.file] if reports_named[n] == 1 or n in organizations[d.file]] for d in docs}
     if any(own.values()):
         named = {f: names for f, names in own.items() if names}
     scored = []

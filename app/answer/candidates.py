@@ -21,7 +21,7 @@ TOTAL_ROWS = frozenset({"계", "합계", "총계", "총합계", "소계", "총�
 _RATE_COLUMN = re.compile(r"[률율]|비율|비중|%|/\s*[A-Z]")
 _HEADCOUNT = re.compile(r"정원|현원|인력|인원|과부족|직급|직원")
 _SPLIT = re.compile(r"(?<=[다음함됨임])\.\s+|\n")
-# Words a sentence states a reason or an opinion with.
+# Words a sentence states a reason or an opinion with: "주된 사유는", "감액 요인으로", "~에 따른 것으로".
 STATED_REASON = re.compile(r"사유|요인|때문|기인|원인|따른\s*것|에\s*따른|위하여|위해|필요|지적|의견|권고|바람직")
 _META_LINE = re.compile(r"^\(.*(?:기준|단위).*\)$")
 # "Ⅵ. 당면 현안 ········ 21": a table of contents names a chapter and its page, it answers nothing
@@ -414,7 +414,12 @@ def _after(lines: list[str], start: int, whole_sentences: bool) -> list[str]:
 _COUNTED = re.compile(r"(△?\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(명|건|개[팀소사]?|팀|원|천원|백만원|억원|%)")
 _ARROW = re.compile(r"[→➠⇒➡]|->")
 ARROW_GAP = 25  # characters: "67개팀(190명) → 예선 : 23개팀" still reads as one count before and after
-_YEAR_MARK = re.compile(r"(20\d{2})|[’'‘`](\d{2})(?!\d)")
+YEAR_MARK = re.compile(r"(20\d{2})|[’'‘`](\d{2})(?!\d)")  # "2024", "’24"
+
+
+def years_of(text: str) -> list[int]:
+    """The years `text` names, in order: "’25년 … (’24년" -> [2025, 2024]."""
+    return [int(m.group(1) or f"20{m.group(2)}") for m in YEAR_MARK.finditer(text)]
 
 
 def span_differences(hit: Hit, rank: int, terms: tuple[str, ...] = ()) -> list[Candidate]:
@@ -458,15 +463,12 @@ def _one_measure(text: str, a: re.Match, b: re.Match, label_a: str, label_b: str
 
 
 def _label_key(label: str) -> str:
-    return re.sub(r"[^가-힣A-Za-z]", "", _YEAR_MARK.sub("", label))
+    return re.sub(r"[^가-힣A-Za-z]", "", YEAR_MARK.sub("", label))
 
 
 def _last_year(text: str) -> int | None:
-    found = _YEAR_MARK.findall(text)
-    if not found:
-        return None
-    full, short = found[-1]
-    return int(full or f"20{short}")
+    years = years_of(text)
+    return years[-1] if years else None
 
 
 def _names_asked(key: str, terms: tuple[str, ...]) -> bool:

@@ -11,7 +11,14 @@ from functools import lru_cache
 from ingest.models import TableChunk
 from ingest.normalize import compact
 
-from .candidates import STATED_REASON, TOTAL_ROWS, Candidate, is_total, row_summary
+from .candidates import (
+    STATED_REASON,
+    TOTAL_ROWS,
+    Candidate,
+    is_total,
+    row_summary,
+    years_of,
+)
 from .intent import Intent
 
 FEATURES = (
@@ -40,8 +47,6 @@ _PLACE = re.compile(r"에서|일원|센터|홀|회관|청사|광장|공원|[시�
 _REASON = re.compile(r"위해|따라|때문|필요|요구|바람|판단|사료|것으로|우려|미흡|부족|불가피|검토|어려")
 # "정보산업진흥원(2월), 벡스코(2월), 테크노파크(10월)": names listed side by side in a sentence
 _ITEM_BREAK = re.compile(r"[,·、;∙‧ㆍ]|\s[-ㅇ○◦▪•]\s|\s\d{1,2}\.\s|[①-⑳]")
-# "주된 사유는", "감액 요인으로", "~에 따른 것으로": the sentence that gives a reason names itself one
-_YEAR = re.compile(r"(20\d{2})|[’'‘`](\d{2})(?!\d)")
 _HEADING = re.compile(r"^(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]|[IVX]+\.|\d{1,2}\.|□|■|[가-하]\.)")
 _CHANGE = re.compile(r"증감|증가|감소|대비|차이|변동")
 _MONEY_UNITS = ("원", "억", "조")
@@ -123,7 +128,7 @@ def _near_figure(c: Candidate, intent: Intent) -> float:
 
 @lru_cache(maxsize=1 << 14)
 def _years_in(text: str) -> frozenset[int]:
-    return frozenset(int(m.group(1) or f"20{m.group(2)}") for m in _YEAR.finditer(text))
+    return frozenset(years_of(text))
 
 
 def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
