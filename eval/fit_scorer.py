@@ -104,7 +104,7 @@ def collect(suites: list[Suite], splits: set[str], cache: Path) -> list[Example]
 def own_text(c, intent) -> str:
     """What a candidate itself says: a cell its figure and labels (not the rest of its row, or every cell
     of a right row would count as right), anything else its rendered text."""
-    return headline(c) if c.kind in ("cell", "extreme") else render([c], intent.answer_type, intent.terms)
+    return headline(c) if c.kind in ("cell", "extreme") else render([c], intent.answer_type, intent.words_shown)
 
 
 def labelled(examples: list[Example]) -> list[tuple[np.ndarray, np.ndarray]]:

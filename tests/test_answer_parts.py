@@ -435,6 +435,27 @@ def test_render_gives_a_long_part_the_room_a_short_part_leaves():
     assert len(text) <= FIGURE_CHARS and "1,299백만원" in text and "16명" in text
 
 
+def test_a_long_sentence_is_cut_around_the_window_that_holds_the_asked_figure(tokenizer):
+    # 2025 디지털도시국 p.10: the window before the first question word ("매크로 차단 기술의 효과성 …") held no
+    # count, and "125,286건 차단" further on was cut off.
+    intent = intent_of(tokenizer, "매크로 부정예약 방지 시스템으로 차단한 건수가 몇 건이야?")
+    filler = "예약시스템의 영향도, 운영·관리의 효율성 등을 비교·검토하여 최적 제품 선정 " * 4
+    sentence = (f"- 조달청에 등록된 소프트웨어에 대해 매크로 차단 기술의 효과성, {filler}- 부정예약 방지 시스템 구축 "
+                "- 차단실적('25. 7. 24. ~ 8. 15.) : 125,286건 차단(전체 접속 4,828,150건의 2.6%)")
+    c = next(c for c in spans(hit(text_chunk(sentence)), 0) if "125,286" in c.text)
+    text = render([c], intent.answer_type, intent.words_shown)
+    assert len(text) <= FIGURE_CHARS and "125,286건" in text
+
+
+def test_a_cell_answer_keeps_its_figure_however_far_the_question_words_stand(tokenizer):
+    # 대변인실 p.3 "출입 언론기관 전체 몇 개사야": the window of the most question words began past "104개사".
+    intent = intent_of(tokenizer, "출입 언론기관 전체 몇 개사야?")
+    press = table_chunk(["구분", "계"] + [f"언론사{i}" for i in range(12)],
+                        [("출입 언론기관 수", ["104개사"] + [f"{i}개사 언론 기관 출입" for i in range(12)])])
+    c = next(c for c in cells(hit(press), 0) if c.column == "계")
+    assert render([c], intent.answer_type, intent.words_shown).startswith("104개사")
+
+
 def test_a_long_reason_is_read_from_where_it_states_the_reason():
     background = "○ 데이터기반 분야 8개 세부사업에 대한 세출예산은 전년도 본예산 대비 감액 편성되었으며 " * 9
     chunk = text_chunk(background + "\n주요 감액 요인으로는 빅데이터 서비스 플랫폼 3단계가 구축 완료되어 미편성한 것임.")

@@ -46,7 +46,7 @@ def compose(intent: Intent, ranked: list[Candidate], confident: bool, part_thres
     chosen = [ranked[0]]
     if intent.multi_part:
         chosen += _other_parts(intent, ranked, chosen, part_threshold, by_type or {})
-    return Composition(render(chosen, intent.answer_type, intent.terms), chosen)
+    return Composition(render(chosen, intent.answer_type, intent.words_shown), chosen)
 
 
 def _head(part: tuple[str, ...], intent: Intent) -> str:

@@ -104,6 +104,13 @@ def value_types(c: Candidate) -> frozenset[str]:
 
 _TYPE_PATTERNS = (("amount", _AMOUNT), ("count", _COUNT), ("rate", _RATE), ("date", _DATE), ("person", _PERSON),
                   ("place", _PLACE), ("reason", _REASON))
+
+
+def figure_pattern(answer_type: str) -> re.Pattern | None:
+    """How a figure of the asked kind is printed ("12억원", "7명", "2.6%", "9.30."); None for names and reasons."""
+    return dict(_TYPE_PATTERNS[:4]).get(answer_type)
+
+
 NEAR_CHARS = 40  # how far after a question word the asked figure may stand to count as "next to it"
 
 

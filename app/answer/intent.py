@@ -91,6 +91,11 @@ class Intent:
     asks_change: bool = False  # "얼마나 늘었어", "증감": the change is the figure asked, not a year's amount
 
     @property
+    def words_shown(self) -> tuple[str, ...]:
+        """What a long passage is cut around: the question's words and the years it asks."""
+        return self.terms + tuple(str(y) for y in self.years)
+
+    @property
     def multi_part(self) -> bool:
         return len(self.parts) > 1
 

@@ -1,8 +1,11 @@
 """How an answer reads: the figure with its unit (and 억/조 for large sums), its labels, and its row."""
 from __future__ import annotations
 
+import re
+
 from ..korean_numbers import format_korean_amount, to_won, value_of
 from .candidates import FIGURE_TYPES, STATED_REASON, Candidate, row_summary, unbullet
+from .features import figure_pattern
 
 FIGURE_CHARS = 200  # a figure answer a person reads at a glance
 TEXT_CHARS = 380  # sentences, lists and reasons (the evaluation reads at most 400)
@@ -16,16 +19,20 @@ def limit_for(answer_type: str) -> int:
 LEAD_CHARS = 40  # context kept before the first question word when a long sentence is cut
 
 
-def trim(text: str, limit: int, terms: tuple[str, ...] = ()) -> str:
-    """Cut to `limit` characters; with question words, keep the window that starts just before the first one."""
+def trim(text: str, limit: int, terms: tuple[str, ...] = (), figure: re.Pattern | None = None) -> str:
+    """Cut to `limit` characters; with question words, keep the window starting just before one of them that
+    holds a `figure` of the kind asked and the most question words ("…2022~2023년에는 2년간 총 12억원")."""
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    start = 0
     lowered = text.lower()
-    hits = [lowered.find(t) for t in terms if lowered.find(t) >= 0]
-    if hits:
-        start = max(0, min(min(hits) - LEAD_CHARS, len(text) - limit + 1))
+    hits = sorted({lowered.find(t) for t in terms} - {-1})
+    starts = [max(0, min(h - LEAD_CHARS, len(text) - limit + 1)) for h in hits] or [0]
+    def held(s: int) -> tuple[bool, int]:
+        window = lowered[s: s + limit - 2]
+        return figure is not None and bool(figure.search(window)), sum(t in window for t in set(terms))
+
+    start = max(starts, key=held)  # the earliest of the best
     head = "…" if start else ""
     return head + text[start: start + limit - 1 - len(head)] + "…"
 
@@ -70,11 +77,17 @@ def render(chosen: list[Candidate], answer_type: str, terms: tuple[str, ...] = (
             # a long passage is read from where it states the reason ("주요 감액 요인으로는 …")
             cue = STATED_REASON.search(text)
             return trim(text, limit, (cue.group(),) if cue else terms)
-        return trim(with_row(only), limit, terms)
+        return trim(with_row(only), limit, *_focus(only, terms, answer_type))
     heads = [" ".join(headline(c).split()) for c in chosen]
-    text = " / ".join(trim(h, n, terms) for h, n in zip(heads, shares([len(h) for h in heads], limit)))
+    parts = zip(chosen, heads, shares([len(h) for h in heads], limit))
+    text = " / ".join(trim(h, n, *_focus(c, terms, answer_type)) for c, h, n in parts)
     context = row_context(chosen)
     return trim(f"{text} — {context}", limit) if context and len(text) < limit else trim(text, limit)
+
+
+def _focus(c: Candidate, terms: tuple[str, ...], answer_type: str) -> tuple[tuple[str, ...], re.Pattern | None]:
+    """Where a passage is cut: a sentence around the question's words; a figure (cell, extreme, list) from its start."""
+    return (terms, figure_pattern(answer_type)) if c.kind == "span" else ((), None)
 
 
 def shares(lengths: list[int], limit: int) -> list[int]:
