@@ -517,6 +517,26 @@ def test_two_reports_changes_are_not_subtracted_unless_a_change_is_asked(tokeniz
     assert "603,816" in compose(grew, [], True, 0.5, per_file=sides).text
 
 
+def test_one_bodys_two_years_compared_by_each_reports_own_level(tokenizer):
+    """ "서울시 출연금이 2020년에 비해 2024년에 얼마나 늘었어" over 서울디지털재단's 2020 and 2024 reports: each side was
+    its report's change on its own previous year (113,531 and 304,014), never the 4,179,050 asked."""
+    intent = intent_of(tokenizer, "서울시 출연금이 2020년에 비해 2024년에 얼마나 늘었어?")
+    facts = question_facts(intent, lambda t: True, 1.0)
+    sides = {}
+    for f, year, values in (("a.pdf", 2020, ["4,014,211", "3,900,680", "113,531"]),
+                            ("b.pdf", 2024, ["8,193,261", "7,889,247", "304,014"])):
+        table = table_chunk(["구분", f"{year} 예산현액", f"{year - 1} 최종예산", "증감액"], [("서울시출연금", values)],
+                            unit="천원", file=f, organization="서울디지털재단")
+        found = differences(hit(table), 0) + cells(hit(table), 0)
+        for c, p in zip(found, (0.95, 0.9, 0.85, 0.8)):  # the report's own change ranked first, as the scorer did
+            c.features = features(c, facts)
+            _prob(c, p)
+        sides[f] = found
+    comp = compose(intent, [], True, 0.5, per_file=sides)
+    assert [(c.kind, c.value) for c in comp.chosen] == [("cell", "4,014,211"), ("cell", "8,193,261")]
+    assert "4,179,050" in comp.text
+
+
 def test_two_reports_figures_read_at_a_glance(tokenizer):
     """ "민간임대 융자랑 전세임대 융자 2024년 확정액 비교해줘" (no amount word: a text question) ran to 207
     characters; each side now keeps its own figures within the figure answer's 200."""

@@ -17,6 +17,7 @@ DIFFERENCE_CHARS = 30  # room kept after both sides for " → 차이 4,179,050�
 # a question naming two reports asks each for its own figure ("각각 몇 명", "비교하면"); a list or an
 # extreme is read from one table
 ACROSS_OPERATIONS = ("compare", "lookup")
+LEVEL_TYPES = ("amount", "count", "rate")  # figures a table prints per year; dates and places are compared as said
 
 
 @dataclass
@@ -89,11 +90,15 @@ def _same_report(c: Candidate, first: Candidate, intent: Intent) -> bool:
 
 def _across_reports(intent: Intent, per_file: dict[str, list[Candidate]], threshold: float) -> Composition | None:
     """ "A국이랑 B국 정원 비교": each side from its own report, both cited, with the difference."""
-    best = [cands[0] for cands in per_file.values() if cands and cands[0].probability >= threshold]
+    one_body = len({issuer(c.chunk.organization, c.chunk.title) for cands in per_file.values() for c in cands[:1]}) == 1
+    # "2020년에 비해 2024년에 얼마나 늘었어" compares one body's reports of two years: each report gives its own
+    # year's level and the change is between them, not each report's change on its own previous year
+    levels = one_body and intent.operation == "compare" and intent.answer_type in LEVEL_TYPES
+    best = [c for c in (_best(cands, threshold, levels) for cands in per_file.values()) if c is not None]
     if len(best) < 2:
         return None
     best = best[:2]
-    if intent.operation != "compare" and len({issuer(c.chunk.organization, c.chunk.title) for c in best}) == 1:
+    if intent.operation != "compare" and one_body:
         return None  # one organization's reports of two years, none of them the year asked: not "각각"
     a, b = (value_of(c.value) if c.value else None for c in best)
     sides = [f"{_report_name(c)}: {headline(c)}" for c in best]
@@ -111,6 +116,13 @@ def _across_reports(intent: Intent, per_file: dict[str, list[Candidate]], thresh
         diff = a - b
         text += f" → 차이 {format_number(abs(diff), best[0].value)}{best[0].unit}"
     return Composition(trim(text, limit), best, across_reports=True)
+
+
+def _best(cands: list[Candidate], threshold: float, levels: bool) -> Candidate | None:
+    """A report's side of a comparison: its best candidate, or, when levels are compared, its best table cell
+    that is not a printed change (증감액)."""
+    pool = [c for c in cands if c.kind == "cell" and not c.features.get("change_fit")] if levels else cands
+    return pool[0] if pool and pool[0].probability >= threshold else None
 
 
 def _report_name(c: Candidate) -> str:
