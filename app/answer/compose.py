@@ -2,6 +2,7 @@
 uncovered, both sides of a comparison across reports, or an abstention below the fitted threshold."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from index.scope import issuer
@@ -90,15 +91,15 @@ def _same_report(c: Candidate, first: Candidate, intent: Intent) -> bool:
 
 def _across_reports(intent: Intent, per_file: dict[str, list[Candidate]], threshold: float) -> Composition | None:
     """ "A국이랑 B국 정원 비교": each side from its own report, both cited, with the difference."""
-    one_body = len({issuer(c.chunk.organization, c.chunk.title) for cands in per_file.values() for c in cands[:1]}) == 1
     # "2020년에 비해 2024년에 얼마나 늘었어" compares one body's reports of two years: each report gives its own
     # year's level and the change is between them, not each report's change on its own previous year
-    levels = one_body and intent.operation == "compare" and intent.answer_type in LEVEL_TYPES
+    levels = (intent.operation == "compare" and intent.answer_type in LEVEL_TYPES
+              and _one_body(cands[0] for cands in per_file.values() if cands))
     best = [c for c in (_best(cands, threshold, levels) for cands in per_file.values()) if c is not None]
     if len(best) < 2:
         return None
     best = best[:2]
-    if intent.operation != "compare" and one_body:
+    if intent.operation != "compare" and _one_body(best):
         return None  # one organization's reports of two years, none of them the year asked: not "각각"
     a, b = (value_of(c.value) if c.value else None for c in best)
     sides = [f"{_report_name(c)}: {headline(c)}" for c in best]
@@ -116,6 +117,10 @@ def _across_reports(intent: Intent, per_file: dict[str, list[Candidate]], thresh
         diff = a - b
         text += f" → 차이 {format_number(abs(diff), best[0].value)}{best[0].unit}"
     return Composition(trim(text, limit), best, across_reports=True)
+
+
+def _one_body(sides: Iterable[Candidate]) -> bool:
+    return len({issuer(c.chunk.organization, c.chunk.title) for c in sides}) == 1
 
 
 def _best(cands: list[Candidate], threshold: float, levels: bool) -> Candidate | None:

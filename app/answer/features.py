@@ -12,6 +12,7 @@ from ingest.models import TableChunk
 from ingest.normalize import compact
 
 from .candidates import (
+    FIGURE_TYPES,
     STATED_REASON,
     TOTAL_ROWS,
     Candidate,
@@ -104,11 +105,12 @@ def value_types(c: Candidate) -> frozenset[str]:
 
 _TYPE_PATTERNS = (("amount", _AMOUNT), ("count", _COUNT), ("rate", _RATE), ("date", _DATE), ("person", _PERSON),
                   ("place", _PLACE), ("reason", _REASON))
+_PATTERN_OF = dict(_TYPE_PATTERNS)
 
 
 def figure_pattern(answer_type: str) -> re.Pattern | None:
     """How a figure of the asked kind is printed ("12억원", "7명", "2.6%", "9.30."); None for names and reasons."""
-    return dict(_TYPE_PATTERNS[:4]).get(answer_type)
+    return _PATTERN_OF[answer_type] if answer_type in FIGURE_TYPES else None
 
 
 NEAR_CHARS = 40  # how far after a question word the asked figure may stand to count as "next to it"
@@ -122,7 +124,7 @@ def _span_types(text: str) -> frozenset[str]:
 
 def _near_figure(c: Candidate, intent: Intent) -> float:
     """Share of the matched question words followed closely by a figure of the asked kind."""
-    pattern = dict(_TYPE_PATTERNS).get(intent.answer_type)
+    pattern = _PATTERN_OF.get(intent.answer_type)
     if pattern is None or c.kind != "span" or not intent.terms:
         return 0
     text = c.text.lower()
