@@ -98,6 +98,11 @@ BUDGET = table_chunk(["구분", "2025 예산현액", "2024 최종예산", "증�
     # which of the two named sides is higher, not the rows that increased ("어디" + 증가 read as a filter)
     ("생계급여랑 노인일자리 중에 2024년 예산 증가율 어디가 더 높아?", "rate", "compare"),
     ("작년보다 더 늘어난 부서 어디야?", "list", "filter"),
+    # a role in a unit's name ("청렴담당관") names whose budget is asked; 얼마 asks an amount, not a person
+    ("감사위원회 올해 예산 총액이랑 그중 청렴담당관 몫은 얼마야?", "amount", "lookup"),
+    ("기획관 빅데이터통계담당관 2025년 세출 예산 얼마야?", "amount", "lookup"),
+    ("서울디지털재단 기획인사팀장 이름이랑 내선번호 알려주세요.", "person", "lookup"),
+    ("국토부 민간임대 융자 담당 과장 누구고 전화번호 뭐야?", "person", "lookup"),
 ])
 def test_intent_type_and_operation(tokenizer, question, answer_type, operation):
     intent = intent_of(tokenizer, question)

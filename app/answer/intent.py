@@ -232,6 +232,8 @@ def _answer_type(morphs: list[tuple[str, str]], operation: str = "lookup") -> st
             continue
         if operation == "superlative" and kind == "list":  # "제일 큰 항목은 뭐야" asks for one row
             continue
+        if kind == "person" and forms & HOW_MUCH_CUES and "누구" not in forms:
+            continue  # "청렴담당관 몫은 얼마야": the role names whose budget is asked, not who
         if forms & cues or any(tag == "XSN" and form in cues for form, tag in morphs):
             return kind
     if ("수", "NNG") in morphs:  # "방문자 수", "참여 기업 수" (the 수 of "할 수 있" is a bound noun)
