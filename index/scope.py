@@ -124,9 +124,31 @@ def infer_files(question: str, docs: list[DocLike]) -> list[str]:
 
 
 def content_years(question: str, docs: list[DocLike], files: list[str]) -> list[int]:
-    """Years the answer itself must show: those not used only to pick the report."""
+    """Years the answer itself must show: those not used only to pick the report, and "작년" of the report's year
+    (a 2025 plan's 작년 is 2024, whose figures its tables print beside 2025's)."""
     doc_years = {y for d in docs if d.file in files for y in re.findall(r"20\d{2}", f"{d.title} {d.date}")}
-    return [y for y in question_years(question) if str(y) not in doc_years]
+    years = [y for y in question_years(question) if str(y) not in doc_years]
+    base = _report_year(docs, files)
+    if base is None:
+        return years
+    said = [base + shift for _, shift in _said_years(question)]
+    return years + [y for y in dict.fromkeys(said) if y not in years]
+
+
+# Years said relative to the report's own (Korean usage, not corpus facts); "전년 대비" is a comparison's
+# wording and names no year of its own.
+RELATIVE_YEARS = {"재작년": -2, "작년": -1, "지난해": -1, "내년": 1}
+_RELATIVE_YEAR = re.compile("|".join(RELATIVE_YEARS))
+
+
+def _said_years(question: str) -> list[tuple[str, int]]:
+    return [(m.group(), RELATIVE_YEARS[m.group()]) for m in _RELATIVE_YEAR.finditer(question)]
+
+
+def _report_year(docs: list[DocLike], files: list[str]) -> int | None:
+    """The year the scoped reports are of, by their titles ("2025년 … 주요업무계획"); None when not one."""
+    years = {int(y) for d in docs if d.file in files for y in re.findall(r"20\d{2}", d.title)[:1]}
+    return years.pop() if len(years) == 1 else None
 
 
 def names_unknown_organization(question: str, docs: list[DocLike], files: list[str],

@@ -718,6 +718,17 @@ def test_aliases_and_years_pick_the_report():
     assert content_years("디지털재단 2024년 2023년 최종예산", docs, ["2024.pdf"]) == [2023]
 
 
+def test_last_year_is_the_year_before_the_reports_own():
+    """ "인재개발원 작년 집합교육 달성률": a 2025 plan prints 2024's results beside 2025's plan; 작년 is 2024."""
+    docs = [Doc("2020.pdf", "2020년 주요 업무보고", "서울디지털재단", "2020-10"),
+            Doc("2025.pdf", "2025년 인재개발원 주요업무계획", "인재개발원", "")]
+    assert content_years("인재개발원 작년 집합교육 달성률", docs, ["2025.pdf"]) == [2024]
+    assert content_years("재작년이랑 작년 비교", docs, ["2025.pdf"]) == [2023, 2024]
+    assert content_years("작년(2024년) 예산은", docs, ["2025.pdf"]) == [2024]
+    assert content_years("전년 대비 얼마나 늘었어", docs, ["2025.pdf"]) == []
+    assert content_years("작년 예산", docs, ["2020.pdf", "2025.pdf"]) == []  # two years: whose 작년 is unclear
+
+
 def test_labelled_lines_make_a_list():
     chunk = text_chunk("◦ 블록체인 기업 집적 인프라(BIFC 內 3개 센터)\n- (비-스페이스) 인큐베이팅\n"
                        "- (기술혁신지원센터) 테스트베드\n- (역외기업육성센터) 기업유치\n◦ 전문인력 양성")
