@@ -18,6 +18,7 @@ ARTIFACTS = REPO / "artifacts"
 BUDGET_Q = "서울시재단 2025년 서울시 출연금 예산현액은?"
 FOLLOW_Q = "그럼 2024년은?"
 FIGURE_2025, FIGURE_2024 = "13,797,110", "8,193,261"
+RUNNING = '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"]'  # Streamlit 1.67
 ADMIN, LIMITED = "admin-token", "digital-staff-token"
 ORG = "서울디지털재단"
 # Streamlit's own English words around the uploader and the developer toolbar (1.67 and earlier releases).
@@ -142,7 +143,13 @@ def test_follow_up_thumbs_down_and_reload_in_browser(chat_copy, tmp_path):
     def messages(d):
         return d.find_elements(By.CSS_SELECTOR, '[data-testid="stChatMessage"]')
 
+    def idle(d) -> bool:
+        return not d.find_elements(By.CSS_SELECTOR, RUNNING)
+
     def ask(question: str, count: int, figure: str) -> None:
+        # type only once the last answer's run has ended: on a cold first run the follow-up, typed while the
+        # first answer's page was still being drawn, never got its answer within the wait
+        WebDriverWait(driver, 120).until(idle)
         box = WebDriverWait(driver, 120).until(
             lambda d: d.find_element(By.CSS_SELECTOR, 'textarea[data-testid="stChatInputTextArea"]'))
         box.send_keys(question)
