@@ -131,18 +131,14 @@ def content_years(question: str, docs: list[DocLike], files: list[str]) -> list[
     base = _report_year(docs, files)
     if base is None:
         return years
-    said = [base + shift for _, shift in _said_years(question)]
+    said = [base + LAST_AND_NEXT_YEARS[m.group()] for m in _LAST_OR_NEXT_YEAR.finditer(question)]
     return years + [y for y in dict.fromkeys(said) if y not in years]
 
 
 # Years said relative to the report's own (Korean usage, not corpus facts); "전년 대비" is a comparison's
-# wording and names no year of its own.
-RELATIVE_YEARS = {"재작년": -2, "작년": -1, "지난해": -1, "내년": 1}
-_RELATIVE_YEAR = re.compile("|".join(RELATIVE_YEARS))
-
-
-def _said_years(question: str) -> list[tuple[str, int]]:
-    return [(m.group(), RELATIVE_YEARS[m.group()]) for m in _RELATIVE_YEAR.finditer(question)]
+# wording and names no year of its own (app/conversation.py reads 올해/전년 against the year talked about).
+LAST_AND_NEXT_YEARS = {"재작년": -2, "작년": -1, "지난해": -1, "내년": 1}
+_LAST_OR_NEXT_YEAR = re.compile("|".join(LAST_AND_NEXT_YEARS))  # 재작년 first: it holds 작년
 
 
 def _report_year(docs: list[DocLike], files: list[str]) -> int | None:
