@@ -16,7 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from index.scope import common_title_words, doc_names, infer_files, question_years
+from index.scope import (
+    LAST_AND_NEXT_YEARS,
+    common_title_words,
+    doc_names,
+    infer_files,
+    question_years,
+)
 from ingest.models import TableChunk
 from ingest.normalize import compact
 
@@ -26,8 +32,8 @@ from .models import Answer
 Morphemes = Callable[[str], list[tuple[str, str]]]
 
 # Years said relative to the one being talked about (Korean usage, not corpus facts).
-RELATIVE_YEARS = {"작년": -1, "전년": -1, "전년도": -1, "지난해": -1, "재작년": -2, "올해": 0, "금년": 0,
-                  "당해": 0, "내년": 1, "다음해": 1, "이듬해": 1}
+RELATIVE_YEARS = {**LAST_AND_NEXT_YEARS, "전년": -1, "전년도": -1, "올해": 0, "금년": 0, "당해": 0, "다음해": 1,
+                  "이듬해": 1}
 # "그럼", "그 중", "거기서", "그거": the question leans on what was just said.
 DISCOURSE_FORMS = frozenset({"그럼", "그러면", "그렇다면", "그중", "거기", "그것", "그거", "이것", "이거", "저것"})
 DISCOURSE_HEADS = frozenset({"그", "이", "저", "그렇", "그러"})
