@@ -53,13 +53,15 @@ def selenium() -> SimpleNamespace:
         pytest.skip("chromium/chromedriver not installed: apt-get install -y chromium chromium-driver")
     try:
         from selenium import webdriver
+        from selenium.common.exceptions import TimeoutException
         from selenium.webdriver.chrome.service import Service
         from selenium.webdriver.common.by import By
         from selenium.webdriver.common.keys import Keys
         from selenium.webdriver.support.ui import WebDriverWait
     except ImportError:
         pytest.skip("selenium not installed: pip install selenium")
-    return SimpleNamespace(webdriver=webdriver, By=By, Keys=Keys, WebDriverWait=WebDriverWait, Service=Service)
+    return SimpleNamespace(webdriver=webdriver, By=By, Keys=Keys, WebDriverWait=WebDriverWait, Service=Service,
+                           TimeoutException=TimeoutException)
 
 
 def headless_chrome(se: SimpleNamespace, profile: Path, height: int):

@@ -148,14 +148,23 @@ def test_follow_up_thumbs_down_and_reload_in_browser(chat_copy, tmp_path):
 
     def ask(question: str, count: int, figure: str) -> None:
         # type only once the last answer's run has ended, so a question is never typed into a page still being
-        # drawn; this did not cure the cold first run on a fresh clone where the follow-up got no answer within
-        # the wait (cause unknown, docs/answer-engine.md, fourteenth session)
-        WebDriverWait(driver, 120).until(idle)
-        box = WebDriverWait(driver, 120).until(
-            lambda d: d.find_element(By.CSS_SELECTOR, 'textarea[data-testid="stChatInputTextArea"]'))
-        box.send_keys(question)
-        box.send_keys(Keys.ENTER)
-        WebDriverWait(driver, 120).until(lambda d: len(messages(d)) >= count and figure in messages(d)[-1].text)
+        # drawn; a cold first run on a fresh clone still lost the follow-up (no answer within the wait, cause
+        # unknown, docs/answer-engine.md), so a question that does not show up is typed once more
+        for _ in range(2):
+            WebDriverWait(driver, 120).until(idle)
+            box = WebDriverWait(driver, 120).until(
+                lambda d: d.find_element(By.CSS_SELECTOR, 'textarea[data-testid="stChatInputTextArea"]'))
+            box.send_keys(question)
+            box.send_keys(Keys.ENTER)
+            try:
+                WebDriverWait(driver, 30).until(lambda d: len(messages(d)) >= count - 1)
+                break
+            except se.TimeoutException:
+                continue
+        try:
+            WebDriverWait(driver, 120).until(lambda d: len(messages(d)) >= count and figure in messages(d)[-1].text)
+        except se.TimeoutException:
+            pytest.fail(f"no answer holding {figure} to {question!r}; messages shown: {[m.text[:80] for m in messages(driver)]}")
 
     with chat_in_browser(se, env, tmp_path, REPO, 2000) as driver:
         ask(BUDGET_Q, 2, FIGURE_2025)
