@@ -8,14 +8,24 @@ DOCQA=${DOCQA:-.venv/bin/docqa}
 REALDATA=${REALDATA:-../shared/realdata}
 OUT=var/eval-all/$SPLIT
 
-run() {  # name corpus index gold...
+evaluate() {  # name split index gold...
+  local name=$1 split=$2 index=$3; shift 3
+  local golds=()
+  for g in "$@"; do golds+=(--gold "$g"); done
+  "$DOCQA" eval "${golds[@]}" --split "$split" --index-dir "$index" --quiet \
+    --out "$OUT/$name/results.jsonl" --report "$OUT/$name/report" | tee "$OUT/$name.txt"
+}
+
+run() {  # name corpus index gold...: the index brought up to date, then the asked split
   local name=$1 corpus=$2 index=$3; shift 3
   [ -d "$corpus" ] || { echo "건너뜀 (skipped): $name, $corpus 없음"; return 0; }
   "$DOCQA" index --corpus "$corpus" --index-dir "$index" --quiet
-  local golds=()
-  for g in "$@"; do golds+=(--gold "$g"); done
-  "$DOCQA" eval "${golds[@]}" --split "$SPLIT" --index-dir "$index" --quiet \
-    --out "$OUT/$name/results.jsonl" --report "$OUT/$name/report" | tee "$OUT/$name.txt"
+  evaluate "$name" "$SPLIT" "$index" "$@"
+}
+
+heldout() {  # name corpus index gold: a set never fitted on, every split of it
+  [ -d "$2" ] || { echo "건너뜀 (skipped): $1, $2 없음"; return 0; }
+  evaluate "$1" all "$3" "$4"
 }
 
 mkdir -p "$OUT"
@@ -24,16 +34,11 @@ run busan "$REALDATA/busan_plans" var/index-busan eval/questions/busan_a.jsonl e
 run dacon "$REALDATA/dacon_fiscal/train_source" var/index-dacon eval/questions/dacon.jsonl
 # Written in the fifteenth session without seeing the engine, mostly unanswerable near misses: never fitted on
 # (used as training data they made cross-validated accuracy worse), reported whole in every run.
-heldout() {  # name corpus index gold
-  [ -d "$2" ] || { echo "건너뜀 (skipped): $1, $2 없음"; return 0; }
-  "$DOCQA" eval --gold "$4" --split all --index-dir "$3" --quiet \
-    --out "$OUT/$1/results.jsonl" --report "$OUT/$1/report" | tee "$OUT/$1.txt"
-}
 heldout nearmiss_reports corpus var/index eval/heldout/reports_c.jsonl
 heldout nearmiss_busan "$REALDATA/busan_plans" var/index-busan eval/heldout/busan_c.jsonl
 heldout nearmiss_dacon "$REALDATA/dacon_fiscal/train_source" var/index-dacon eval/heldout/dacon_c.jsonl
 # Written outside the team: never fitted on, reported whole in every run.
-if [ -f ../shared/eval/busan_staff_questions.jsonl ] && [ -d "$REALDATA/busan_plans" ]; then
-  "$DOCQA" eval --gold ../shared/eval/busan_staff_questions.jsonl --split all --index-dir var/index-busan --quiet \
-    --out "$OUT/staff/results.jsonl" --report "$OUT/staff/report" | tee "$OUT/staff.txt"
+STAFF=../shared/eval/busan_staff_questions.jsonl
+if [ -f "$STAFF" ]; then
+  heldout staff "$REALDATA/busan_plans" var/index-busan "$STAFF"
 fi
