@@ -41,14 +41,15 @@ def items():
 
 
 @pytest.fixture(scope="module")
-def heldout():
-    return {name: load_gold(REPO / "eval" / "heldout" / name) for name in HELDOUT}
+def every_set(items):
+    """The fitted sets and the held-out ones, by file name."""
+    return {**items, **{name: load_gold(REPO / "eval" / "heldout" / name) for name in HELDOUT}}
 
 
-def test_fields_and_classes(items, heldout):
-    problems = [p for its in [*items.values(), *heldout.values()] for it in its for p in validate_fields(it)]
+def test_fields_and_classes(every_set):
+    problems = [p for its in every_set.values() for it in its for p in validate_fields(it)]
     assert not problems, "\n".join(problems[:20])
-    assert all(it.klass in CLASSES for its in [*items.values(), *heldout.values()] for it in its)
+    assert all(it.klass in CLASSES for its in every_set.values() for it in its)
 
 
 def test_class_quotas_and_size(items):
@@ -58,15 +59,15 @@ def test_class_quotas_and_size(items):
     assert all(counts[k] >= n for k, n in MINIMUMS.items()), counts
 
 
-def test_ids_are_unique_across_sets(items, heldout):
-    ids = Counter(it.id for its in [*items.values(), *heldout.values()] for it in its)
+def test_ids_are_unique_across_sets(every_set):
+    ids = Counter(it.id for its in every_set.values() for it in its)
     ids.update(it.id for it in load_gold(REPO / "eval" / "gold.jsonl"))
     assert [i for i, n in ids.items() if n > 1] == []
 
 
-def test_no_question_comes_from_a_held_out_plan(items, heldout):
-    busan = [*items["busan_a.jsonl"], *items["busan_b.jsonl"], *heldout["busan_c.jsonl"]]
-    files = {f for it in busan for f in (it.file, it.file2) if f}
+def test_no_question_comes_from_a_held_out_plan(every_set):
+    files = {f for name in ("busan_a.jsonl", "busan_b.jsonl", "busan_c.jsonl") for it in every_set[name]
+             for f in (it.file, it.file2) if f}
     assert not [f for f in files if any(org in f for org in HELD_OUT)]
 
 
@@ -79,9 +80,9 @@ def test_every_split_holds_every_class(items):
 
 # The Busan sets are checked the same way by `python -m eval.gold_tool validate` (minutes per 70-page plan).
 @pytest.mark.parametrize("name", ["reports_a.jsonl", "reports_b.jsonl", "dacon.jsonl", "reports_c.jsonl", "dacon_c.jsonl"])
-def test_evidence_is_on_the_stated_page(items, heldout, name):
-    corpus = SETS.get(name) or HELDOUT[name]
+def test_evidence_is_on_the_stated_page(every_set, name):
+    corpus = {**SETS, **HELDOUT}[name]
     if not corpus.is_dir():
         pytest.skip(f"{corpus} absent")
-    problems = validate({**items, **heldout}[name], corpus)
+    problems = validate(every_set[name], corpus)
     assert not problems, "\n".join(problems[:20])
