@@ -200,12 +200,36 @@ def best_of(grid: list[float], score) -> tuple[float, float]:
 
 
 GRID = [round(float(t), 3) for t in np.linspace(0.02, 0.98, 49)]
+SWEEP = GRID[4::3]  # every third grid point from 0.10: the trade-off table printed after a refit
 
 
 FOLDS = 5  # out-of-fold candidate scores train the confidence stage, so it sees scores as on unseen questions
 
 
+@dataclass(frozen=True)
+class ThresholdRow:
+    """What one abstention threshold does to the pooled questions (train out-of-fold + dev)."""
+    threshold: float
+    right: int
+    unanswerable_abstained: int
+    false_abstentions: int  # answerable questions answered right had it answered, abstained on instead
+
+
+def threshold_table(results: list[tuple[float, bool, bool]], grid: list[float]) -> list[ThresholdRow]:
+    """The abstention trade-off per threshold: a higher one stops more unanswerable questions and more right
+    answers; printed on every refit so the chosen point's cost is in plain view."""
+    return [ThresholdRow(t, sum((ok if conf >= t else abstain_ok) for conf, ok, abstain_ok in results),
+                         sum(1 for conf, _, abstain_ok in results if abstain_ok and conf < t),
+                         sum(1 for conf, ok, abstain_ok in results if ok and not abstain_ok and conf < t))
+            for t in grid]
+
+
 def fit(train: list[Example], dev: list[Example]) -> Scorer:
+    return fit_with_outcomes(train, dev)[0]
+
+
+def fit_with_outcomes(train: list[Example], dev: list[Example]) -> tuple[Scorer, list[tuple[float, bool, bool]]]:
+    """The fitted scorer, and the pooled outcomes its threshold was chosen on."""
     stage1 = fit_candidates(train)
     part, _ = best_of(GRID, lambda t: accuracy_at(outcomes(dev, replace(stage1, part_threshold=t), True), 0.0))
     stage1 = replace(stage1, part_threshold=part)
@@ -219,7 +243,7 @@ def fit(train: list[Example], dev: list[Example]) -> Scorer:
     scorer = replace(scorer, threshold=threshold)
     # abstain on questions whose unknown-word share reaches the limit with the best dev accuracy (ties: middle)
     limit, _ = best_of(UNKNOWN_GRID, lambda u: accuracy(dev, replace(scorer, unknown_limit=u)))
-    return replace(scorer, unknown_limit=limit)
+    return replace(scorer, unknown_limit=limit), pooled
 
 
 UNKNOWN_GRID = [round(float(u), 2) for u in np.linspace(0.3, 1.0, 15)]
@@ -309,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             right = cross_validated(train, dev, args.cv, seed)
             print(f"cv seed {seed}: {sum(right)}/{len(train) + len(dev)} right (folds {right})")
         return 0
-    scorer = fit(train, dev)
+    scorer, pooled = fit_with_outcomes(train, dev)
     train_acc = accuracy(train, scorer)
     dev_acc = accuracy(dev, scorer)
     info = {"train_questions": len(train), "dev_questions": len(dev), "train_accuracy": round(train_acc, 4),
@@ -320,7 +344,18 @@ def main(argv: list[str] | None = None) -> int:
     for table in (scorer.weights, scorer.confidence_weights):
         for name in sorted(table, key=lambda n: -abs(table[n])):
             print(f"  {name:<16} {table[name]:+.3f}")
+    print_threshold_table(pooled, scorer.threshold)
     return 0
+
+
+def print_threshold_table(pooled: list[tuple[float, bool, bool]], chosen: float) -> None:
+    unanswerable = sum(1 for _, _, abstain_ok in pooled if abstain_ok)
+    print(f"기권 임계값별 결과 (abstention threshold trade-off; {len(pooled)} questions, {unanswerable} unanswerable)")
+    print("  threshold  right  unanswerable abstained  false abstentions")
+    for row in threshold_table(pooled, sorted({*SWEEP, chosen})):
+        mark = "  <- chosen" if row.threshold == chosen else ""
+        print(f"  {row.threshold:9.2f}  {row.right:5d}  {row.unanswerable_abstained:10d}/{unanswerable:<11d}  "
+              f"{row.false_abstentions:17d}{mark}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from app.answer.scorer import Scorer
-from eval.fit_scorer import CachedRetrieval, HeldOut, best_of, fit_logistic
+from eval.fit_scorer import (
+    CachedRetrieval,
+    HeldOut,
+    best_of,
+    fit_logistic,
+    threshold_table,
+)
 
 
 def test_fit_recovers_a_predictive_feature_on_the_raw_scale():
@@ -25,6 +31,16 @@ def test_threshold_is_the_middle_of_the_best_ties():
     grid = [0.1, 0.2, 0.3, 0.4, 0.5]
     scores = {0.1: 0.5, 0.2: 0.7, 0.3: 0.7, 0.4: 0.7, 0.5: 0.6}
     assert best_of(grid, scores.get) == (0.3, 0.7)
+
+
+def test_threshold_table_counts_what_each_threshold_stops():
+    # (confidence, right if answered, right if abstained): two right answers, one wrong, two unanswerable
+    pooled = [(0.9, True, False), (0.5, True, False), (0.4, False, False), (0.6, False, True), (0.2, False, True)]
+    low, mid, high = threshold_table(pooled, [0.1, 0.45, 0.7])
+    assert (low.right, low.unanswerable_abstained, low.false_abstentions) == (2, 0, 0)
+    assert (mid.right, mid.unanswerable_abstained, mid.false_abstentions) == (3, 1, 0)
+    # at 0.7 the second right answer is stopped with the last unanswerable question
+    assert (high.right, high.unanswerable_abstained, high.false_abstentions) == (3, 2, 1)
 
 
 def test_listwise_fit_ranks_the_right_candidate_first():
