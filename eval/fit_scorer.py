@@ -186,9 +186,12 @@ def outcomes(examples: list[Example], scorer: Scorer, answer_all: bool = False) 
     return out
 
 
+def right_at(results: list[tuple[float, bool, bool]], threshold: float) -> int:
+    return sum((ok if conf >= threshold else abstain_ok) for conf, ok, abstain_ok in results)
+
+
 def accuracy_at(results: list[tuple[float, bool, bool]], threshold: float) -> float:
-    right = sum((ok if conf >= threshold else abstain_ok) for conf, ok, abstain_ok in results)
-    return right / len(results) if results else 0.0
+    return right_at(results, threshold) / len(results) if results else 0.0
 
 
 def best_of(grid: list[float], score) -> tuple[float, float]:
@@ -218,7 +221,7 @@ class ThresholdRow:
 def threshold_table(results: list[tuple[float, bool, bool]], grid: list[float]) -> list[ThresholdRow]:
     """The abstention trade-off per threshold: a higher one stops more unanswerable questions and more right
     answers; printed on every refit so the chosen point's cost is in plain view."""
-    return [ThresholdRow(t, sum((ok if conf >= t else abstain_ok) for conf, ok, abstain_ok in results),
+    return [ThresholdRow(t, right_at(results, t),
                          sum(1 for conf, _, abstain_ok in results if abstain_ok and conf < t),
                          sum(1 for conf, ok, abstain_ok in results if ok and not abstain_ok and conf < t))
             for t in grid]
