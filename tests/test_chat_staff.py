@@ -161,10 +161,16 @@ def test_follow_up_thumbs_down_and_reload_in_browser(chat_copy, tmp_path):
                 break
             except se.TimeoutException:
                 continue
+        shown_within(120, lambda d: len(messages(d)) >= count and figure in messages(d)[-1].text,
+                     f"no answer holding {figure} to {question!r}")
+
+    def shown_within(seconds: int, condition, what: str) -> None:
+        """Wait for the page; on a timeout fail with what it showed (a cold fresh-clone run timed out blind)."""
         try:
-            WebDriverWait(driver, 120).until(lambda d: len(messages(d)) >= count and figure in messages(d)[-1].text)
+            WebDriverWait(driver, seconds).until(condition)
         except se.TimeoutException:
-            pytest.fail(f"no answer holding {figure} to {question!r}; messages shown: {[m.text[:80] for m in messages(driver)]}")
+            pytest.fail(f"{what} within {seconds} s; url {driver.current_url}; "
+                        f"messages shown: {[m.text[:80] for m in messages(driver)]}")
 
     with chat_in_browser(se, env, tmp_path, REPO, 2000) as driver:
         ask(BUDGET_Q, 2, FIGURE_2025)
@@ -209,6 +215,7 @@ def test_follow_up_thumbs_down_and_reload_in_browser(chat_copy, tmp_path):
 
         # A reload is a new Streamlit session: the conversation comes back from the URL and the store.
         driver.refresh()
-        WebDriverWait(driver, 120).until(lambda d: len(messages(d)) == 4 and FIGURE_2024 in messages(d)[-1].text)
+        shown_within(120, lambda d: len(messages(d)) == 4 and FIGURE_2024 in messages(d)[-1].text,
+                     "the conversation did not come back after a reload")
         shown = [m.text for m in messages(driver)]
         assert BUDGET_Q in shown[0] and FIGURE_2025 in shown[1] and FOLLOW_Q in shown[2]
