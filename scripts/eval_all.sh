@@ -16,15 +16,19 @@ evaluate() {  # name split index gold...
     --out "$OUT/$name/results.jsonl" --report "$OUT/$name/report" | tee "$OUT/$name.txt"
 }
 
+present() {  # name corpus: the corpus is here, or a skip line says why the set is not reported
+  [ -d "$2" ] || { echo "건너뜀 (skipped): $1, $2 없음"; return 1; }
+}
+
 run() {  # name corpus index gold...: the index brought up to date, then the asked split
   local name=$1 corpus=$2 index=$3; shift 3
-  [ -d "$corpus" ] || { echo "건너뜀 (skipped): $name, $corpus 없음"; return 0; }
+  present "$name" "$corpus" || return 0
   "$DOCQA" index --corpus "$corpus" --index-dir "$index" --quiet
   evaluate "$name" "$SPLIT" "$index" "$@"
 }
 
 heldout() {  # name corpus index gold: a set never fitted on, every split of it
-  [ -d "$2" ] || { echo "건너뜀 (skipped): $1, $2 없음"; return 0; }
+  present "$1" "$2" || return 0
   evaluate "$1" all "$3" "$4"
 }
 
