@@ -532,6 +532,119 @@ def split_aligned(text: str) -> tuple[str, list[str]] | None:
     return label, values
 
 
+# Some HWP-to-text extractions print a table row one cell per line, a mark before each cell: "계 (x-)" /
+# "9,204,800" / "(x-)" / "9,604,800" ... The mark holds a share of the figure ("(x561,213)" over 1,122,426)
+# or "-". Joined back, the row reads like any space-aligned one.
+_CELL_MARK = re.compile(r"\(x[-△\d,.]*\)$")
+_LABEL_PIECE = re.compile(r"^[가-힣()·ㆍ]{2,12}$")  # "공기관등에대한경" / "상적위탁사업비": a label wrapped over lines
+
+
+def join_marked_cells(lines: list[Line]) -> list[Line]:
+    """ "계 (x-)", "9,204,800", "(x-)", "9,604,800" -> "계 9,204,800 9,604,800": a row's cells on one line.
+    A cell with nothing printed (two marks in a row) reads "-"."""
+    out: list[Line] = []
+    i = 0
+    while i < len(lines):
+        text = lines[i].text.strip()
+        mark = _CELL_MARK.search(text)
+        label = text[: mark.start()].strip() if mark else ""
+        if mark and not label:
+            label = _wrapped_label(out)
+        if not label:
+            out.append(lines[i])
+            i += 1
+            continue
+        cells: list[str] = []
+        j = i + 1
+        after_mark = True
+        while j < len(lines):
+            cell = lines[j].text.strip()
+            if _FOOTER.match(cell):
+                # a page footer inside a row that runs on to the next page
+                k = next((k for k in range(j, len(lines)) if not _NOISE.match(lines[k].text.strip())), len(lines))
+                if k == len(lines) or not _continues_row(lines[k].text.strip(), label, after_mark):
+                    break
+                j = k
+                continue
+            if not _continues_row(cell, label, after_mark):
+                break
+            if _CELL_MARK.fullmatch(cell):
+                cells += ["-"] if after_mark else []
+                after_mark = True
+            else:
+                cells.append(cell)
+                after_mark = False
+            j += 1
+        out.append(Line(" ".join([label, *cells]), lines[i].page))
+        i = j
+    return out
+
+
+def _wrapped_label(out: list[Line]) -> str:
+    """The row label printed over the one or two short lines before a lone cell mark, taken off `out`."""
+    pieces: list[str] = []
+    while out and len(pieces) < 2 and _LABEL_PIECE.match(out[-1].text.strip()):
+        pieces.insert(0, out.pop().text.strip())
+    return "".join(pieces)
+
+
+def _continues_row(cell: str, label: str, after_mark: bool) -> bool:
+    """A cell mark, or a figure right after one."""
+    return bool(_CELL_MARK.fullmatch(cell)) or (after_mark and bool(split_aligned(f"{label} {cell} {cell}")))
+
+
+# A budget table's header names its columns by letters: "최종예산 (A)", "2024예산(안) (B)", "증감 (B-A)",
+# "(B-A)*100/A". Stacked over several lines, the words come out of column order; the letters put them back.
+_LETTER = re.compile(r"\(\s*([A-Z](?:\s*[-+]\s*[A-Z])?)\s*\)(?!\s*\*)")
+_RATIO = re.compile(r"\(\s*[A-Z]\s*-\s*[A-Z]\s*\)\s*[*×]\s*100\s*/\s*[A-Z]|\(\s*[A-Z]\s*-\s*[A-Z]\s*\)\s*/\s*[A-Z]")
+_HEADER_YEAR = re.compile(r"^(?:19|20)\d{2}년도?$")
+
+
+def lettered_header(lines: list[str], width: int) -> tuple[list[str], int] | None:
+    """Column labels of a budget table whose header marks its columns (A), (B), (B-A) and (B-A)*100/A.
+
+    Unlettered figure labels ("본예산") come first, then A, then B, the change and its rate: the order
+    the letters define. A bare year ("2023년") belongs to the columns before B, which carries its own.
+    Returns the labels (row-label column first) and how many lines were used, or None."""
+    used = 0
+    for back, text in enumerate(reversed(lines[-MAX_HEADER_LINES:]), start=1):
+        if len(text) > 60 or _FOOTER.match(text) or _SENTENCE_END.search(text) or find_unit(text) or split_aligned(text):
+            break
+        used = back
+    if not used:
+        return None
+    header = lines[len(lines) - used:]
+    # the row-label column's "구 분" opens the header: a caption above it is not a column
+    starts = [k for k, line in enumerate(header) if compact(line).startswith("구분")]
+    header = header[starts[-1]:] if starts else header
+    text = " ".join(header)
+    letters = {compact(m.group(1)) for m in _LETTER.finditer(text)}
+    if not {"A", "B", "B-A"} <= letters:
+        return None
+    ratio = bool(_RATIO.search(text))
+    text = _RATIO.sub(" ", text)
+    labelled: dict[str, str] = {}
+    pending: list[str] = []  # words waiting for the letter printed after them, maybe on a later line
+    spaced = _LETTER.sub(lambda m: f" ({compact(m.group(1))}) ", squash_letter_spacing(text, short=True))
+    for w in spaced.split():
+        if _LETTER.fullmatch(w):
+            labelled[w[1:-1]] = pending.pop() if pending else ""
+        elif w not in _GENERIC_HEADER and w != "구분":
+            pending.append(w)
+    years = [w for w in pending if _HEADER_YEAR.match(w)]
+    rest = [w for w in pending if not _HEADER_YEAR.match(w) and w not in ("증감", "증감률") and not w.startswith("(")]
+    before = years[0] if years else ""
+    a_label = labelled["A"] or (rest.pop(0) if rest else "")
+    b_label = labelled["B"] or (rest.pop() if rest else "")
+    if "예산" in b_label and b_label in rest:
+        rest.remove(b_label)
+    columns = [*(f"{before} {w}".strip() for w in rest), f"{before} {a_label} (A)".strip() if not re.search(r"20\d{2}", a_label)
+               else f"{a_label} (A)", f"{b_label} (B)", "증감 (B-A)", *(["증감률 (%)"] if ratio else [])]
+    if len(columns) != width:
+        return None
+    return ["구분", *(clean_label(c) for c in columns)], used
+
+
 _YEAR = re.compile(r"[’']?\d{2,4}(?:년|년도)?")
 _GENERIC_HEADER = {"현황", "구분", "사항별", "내역"}
 MAX_HEADER_LINES = 8
@@ -659,7 +772,7 @@ def aligned_grids(lines: list[Line]) -> list[tuple[int, int, Grid]]:
                 found_header = with_note
                 rows = [[*r, notes.get(n, "")] for n, r in enumerate(rows)]
             else:
-                found_header = _header_from_lines(above, width)
+                found_header = lettered_header(above, width) or _header_from_lines(above, width)
         if len(rows) < 2 and not found_header:  # one figure line is a table only under a real header
             i += 1
             continue
@@ -706,11 +819,14 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
     recent: list[Line] = []  # lines since the last table, for caption/unit lookup
     pending: list[tuple[Table, int]] = []  # tables still missing a unit that may follow them
     last_grid = -2  # block index of the last table
+    item = ""  # the last "② 지능형 CCTV 고도화(사업별설명서 281p)" item of the section: the program its tables are about
     for idx, block in enumerate(blocks):
         if isinstance(block, Grid):
             if not any(c.strip() for r in block.rows for c in r):
                 continue  # ruled boxes with nothing in them (layout frames) are not tables
             caption, unit, as_of = _caption_unit(recent, section.title)
+            if item and _is_lettered(block):
+                caption = item  # a budget review's per-program table sits under "② 지능형 CCTV 고도화(…)"
             if block.continues and tables:
                 caption, unit, as_of = tables[-1].caption, tables[-1].unit, tables[-1].as_of
             header, repeats = None, False
@@ -741,11 +857,24 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
         level = heading_level(text, section)
         if level is not None:
             section.set(*level)
+            item = ""
+        if m := _CIRCLED_ITEM.match(text):
+            item = clean_label(_TRAILING_NOTE.sub("", m.group(1)))
         recent.append(block)
         recent = recent[-4:]
         # Headings are short labels, so 2-syllable spacing ("인 력") is joined there too.
         _add_text(texts, section.path, block.page, squash_letter_spacing(text, short=level is not None))
     return Structured(texts, tables)
+
+
+_CIRCLED_ITEM = re.compile(r"^[①-⑳]\s*(\S.{1,80})$")
+_TRAILING_NOTE = re.compile(r"\s*\([^()]*(?:\)\s*)?$")  # "(사업별설명서 281p, 예산서 378p)", or its wrapped first half
+
+
+def _is_lettered(grid: Grid) -> bool:
+    """A budget table whose header names its columns (A) and (B) (see `lettered_header`)."""
+    head = " ".join(grid.rows[0]) if grid.rows else ""
+    return "(A)" in head and "(B)" in head
 
 
 def _repeats_header(previous: Block, grid: Grid, between: list[Block]) -> bool:
@@ -791,6 +920,7 @@ def _with_aligned_tables(blocks: list[Block]) -> list[Block]:
     run: list[Line] = []
 
     def flush() -> None:
+        run[:] = join_marked_cells(run)
         pos = 0
         for start, end, grid in aligned_grids(run):
             out.extend(run[pos:start])

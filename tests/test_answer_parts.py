@@ -322,6 +322,18 @@ def test_differences_of_two_year_columns():
     assert c.value == "5,603,849" and c.unit == "천원"
 
 
+def test_differences_run_from_the_earlier_year_whichever_column_comes_first():
+    """The 2024 디지털정책관 검토보고 prints "2023년 최종예산 (A)" before "2024예산(안) (B)": a budget cut from
+    9,604,800 to 8,171,600 read "차이 1,433,200, +17.5%", a rise as "△127,610"."""
+    table = table_chunk(["구분", "2023년 본예산", "2023년 최종예산 (A)", "2024예산(안) (B)", "증감 (B-A)"],
+                        [("계", ["9,204,800", "9,604,800", "8,171,600", "△1,433,200"])], unit="천원")
+    c = next(c for c in differences(hit(table), 0) if c.column.startswith("2024예산(안)") and "최종" in c.column)
+    assert (c.value, c.unit, c.column) == ("△1,433,200", "천원", "2024예산(안) (B) − 2023년 최종예산 (A)")
+    assert "-14.9%" in c.text
+    newer_first = next(c for c in differences(hit(BUDGET), 0) if c.row == "인건비")
+    assert newer_first.column == "2025 예산현액 − 2024 최종예산" and newer_first.value == "336,579"
+
+
 def test_span_difference_of_two_figures():
     chunk = text_chunk("장애인 정보화 교육인원: 6,115명(2022년) → 4,113명(2023년 9월말)")
     c = span_differences(hit(chunk), 0)[0]

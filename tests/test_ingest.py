@@ -17,7 +17,7 @@ from ingest.pipeline import (
     read_chunks,
     write_chunks,
 )
-from ingest.structure import aligned_grids, structure
+from ingest.structure import aligned_grids, lettered_header, structure
 from ingest.text_reader import parse_lines
 
 from .conftest import CORPUS, FIXTURES
@@ -100,6 +100,38 @@ def test_space_separated_tables_of_004_become_tables():
     assert _cell(table, "총계", "증감액") == "△6,222"
     assert table.unit == "백만원"
     assert stats.tables >= 40
+
+
+def test_rows_printed_one_cell_per_line_are_joined_under_their_lettered_header():
+    """The 2024 디지털정책관 검토보고 prints 14 per-program budget tables one cell per line, "(x-)" between
+    the cells, under a header stacked over four lines. They were text: "지능형 CCTV 고도화 … 얼마나
+    줄었어" had no cell to answer from. A row also runs on past a page footer."""
+    lines = [Line(t, 43) for t in [
+        "② 지능형 CCTV 고도화(사업별설명서 281p, 예산서 378p)", "(단위 : 천원)", "구 분", "2023년 2024예산(안)",
+        "(B) 증감 (B-A)", "본예산 최종예산 (A) (B-A)*100/A", "계 (x-)", "9,204,800", "(x-)", "9,604,800", "(x-)",
+        "8,171,600", "(x-)", "△1,433,200", "(x-)", "△15", "사무관리비 (x-)", "12,300", "(x-)", "- 43 -"]]
+    lines += [Line(t, 44) for t in ["12,300", "(x-)", "9,100", "(x-)", "△3,200", "(x-)", "△26", "○ 다음 문단"]]
+    table, = structure(lines, "t").tables
+    assert table.columns == ["구분", "2023년 본예산", "2023년 최종예산 (A)", "2024예산(안) (B)", "증감 (B-A)", "증감률 (%)"]
+    assert [r.header for r in table.rows] == ["계", "사무관리비"]
+    assert table.rows[0].values[3] == "△1,433,200" and table.rows[1].values == ["12,300", "12,300", "9,100", "△3,200", "△26"]
+    assert table.caption == "지능형 CCTV 고도화" and table.unit == "천원"
+
+
+def test_lettered_header_of_four_columns_keeps_the_year_of_a():
+    assert lettered_header(["구 분 2024년 예산요구안(A)", "(출연동의안) 2024예산(안) (B) 증감 (B-A)", "(B-A)*100/A"], 4) == (
+        ["구분", "2024년 예산요구안 (A)", "2024예산(안) (B)", "증감 (B-A)", "증감률 (%)"], 3)
+    assert lettered_header(["구 분", "2024 예산안", "2023 예산액"], 2) is None  # no letters: not this kind
+
+
+def test_budget_review_tables_printed_cell_by_cell_are_tables():
+    path = CORPUS / "2024_디지털정책관_예산안검토보고.pdf"
+    chunks, _ = ingest_file(path, load_manifest(CORPUS)[path.name])
+    lettered = [c for c in chunks if c.kind == "table" and "증감 (B-A)" in c.columns]
+    assert len({c.table_id for c in lettered}) >= 14
+    cctv = next(c for c in lettered if c.caption == "지능형 CCTV 고도화")
+    assert cctv.page == 43 and _cell(cctv, "계", "증감 (B-A)") == "△1,433,200"
+    assert not any("(x-)" in c.text for c in chunks)
 
 
 def test_multi_line_header_of_unruled_2020_table():

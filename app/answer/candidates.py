@@ -352,11 +352,14 @@ def differences(hit: Hit, rank: int) -> list[Candidate]:
     out = []
     for row in chunk.rows:
         nums = [j for j in dated if j < len(row.values) and _numeric(row.values[j]) is not None]
-        for a_i, a in enumerate(nums):
-            for b in nums[a_i + 1:]:
-                va, vb = _numeric(row.values[a]), _numeric(row.values[b])
-                if _YEARISH.search(cols[a]).group() == _YEARISH.search(cols[b]).group():
+        for a_i, first in enumerate(nums):
+            for second in nums[a_i + 1:]:
+                if _YEARISH.search(cols[first]).group() == _YEARISH.search(cols[second]).group():
                     continue
+                # the change runs from the earlier year to the later, whichever the table prints first
+                # ("2023년 최종예산 (A) | 2024예산(안) (B)" as well as "2024 예산안 | 2023 예산액")
+                a, b = sorted((first, second), key=lambda j: -_year_of(cols[j]))
+                va, vb = _numeric(row.values[a]), _numeric(row.values[b])
                 unit = unit_for(chunk, cols[a], row.values[a])
                 diff = va - vb
                 pct = f", {diff / vb * 100:+.1f}%" if vb else ""
@@ -371,6 +374,11 @@ def differences(hit: Hit, rank: int) -> list[Candidate]:
 
 
 # ------------------------------------------------------------------ prose
+
+def _year_of(column: str) -> int:
+    years = years_of(column)
+    return years[0] if years else 0
+
 
 def pieces(text: str) -> list[str]:
     """Sentences and list items; "(’25. 10. 16. 기준, 단위: 명)" lines are labels, "Ⅵ. 당면 현안 ····· 21" lines
