@@ -634,15 +634,19 @@ def lettered_header(lines: list[str], width: int) -> tuple[list[str], int] | Non
     years = [w for w in pending if _HEADER_YEAR.match(w)]
     rest = [w for w in pending if not _HEADER_YEAR.match(w) and w not in ("증감", "증감률") and not w.startswith("(")]
     before = years[0] if years else ""
-    a_label = labelled["A"] or (rest.pop(0) if rest else "")
-    b_label = labelled["B"] or (rest.pop() if rest else "")
-    if "예산" in b_label and b_label in rest:
-        rest.remove(b_label)
+    a_label = _plain_label(labelled["A"] or (rest.pop(0) if rest else ""))
+    b_label = _plain_label(labelled["B"] or (rest.pop() if rest else ""))
     columns = [*(f"{before} {w}".strip() for w in rest), f"{before} {a_label} (A)".strip() if not re.search(r"20\d{2}", a_label)
                else f"{a_label} (A)", f"{b_label} (B)", "증감 (B-A)", *(["증감률 (%)"] if ratio else [])]
     if len(columns) != width:
         return None
     return ["구분", *(clean_label(c) for c in columns)], used
+
+
+def _plain_label(label: str) -> str:
+    """ "2024예산(안)" -> "2024 예산안": the words a question uses ("2024 예산안 얼마야")."""
+    label = re.sub(r"\(안\)", "안", label)
+    return re.sub(r"^((?:19|20)\d{2}년?)(?=[가-힣])", r"\1 ", label)
 
 
 _YEAR = re.compile(r"[’']?\d{2,4}(?:년|년도)?")

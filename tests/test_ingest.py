@@ -112,7 +112,7 @@ def test_rows_printed_one_cell_per_line_are_joined_under_their_lettered_header()
         "8,171,600", "(x-)", "△1,433,200", "(x-)", "△15", "사무관리비 (x-)", "12,300", "(x-)", "- 43 -"]]
     lines += [Line(t, 44) for t in ["12,300", "(x-)", "9,100", "(x-)", "△3,200", "(x-)", "△26", "○ 다음 문단"]]
     table, = structure(lines, "t").tables
-    assert table.columns == ["구분", "2023년 본예산", "2023년 최종예산 (A)", "2024예산(안) (B)", "증감 (B-A)", "증감률 (%)"]
+    assert table.columns == ["구분", "2023년 본예산", "2023년 최종예산 (A)", "2024 예산안 (B)", "증감 (B-A)", "증감률 (%)"]
     assert [r.header for r in table.rows] == ["계", "사무관리비"]
     assert table.rows[0].values[3] == "△1,433,200" and table.rows[1].values == ["12,300", "12,300", "9,100", "△3,200", "△26"]
     assert table.caption == "지능형 CCTV 고도화" and table.unit == "천원"
@@ -120,7 +120,7 @@ def test_rows_printed_one_cell_per_line_are_joined_under_their_lettered_header()
 
 def test_lettered_header_of_four_columns_keeps_the_year_of_a():
     assert lettered_header(["구 분 2024년 예산요구안(A)", "(출연동의안) 2024예산(안) (B) 증감 (B-A)", "(B-A)*100/A"], 4) == (
-        ["구분", "2024년 예산요구안 (A)", "2024예산(안) (B)", "증감 (B-A)", "증감률 (%)"], 3)
+        ["구분", "2024년 예산요구안 (A)", "2024 예산안 (B)", "증감 (B-A)", "증감률 (%)"], 3)
     assert lettered_header(["구 분", "2024 예산안", "2023 예산액"], 2) is None  # no letters: not this kind
 
 
