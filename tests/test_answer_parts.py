@@ -322,6 +322,16 @@ def test_differences_of_two_year_columns():
     assert c.value == "5,603,849" and c.unit == "천원"
 
 
+def test_a_list_down_a_table_takes_every_chunk_of_it(tokenizer):
+    """A table of more than one chunk (ten rows each) listed only the rows of the chunk retrieved."""
+    first = table_chunk(["구분", "예산"], [(f"사업{i}", [str(i)]) for i in range(1, 11)], caption="사업 목록")
+    ask = intent_of(tokenizer, "사업 목록에 어떤 사업들 있어?")
+    whole = [*first.rows, TableRow(header="사업11", values=["11"]), TableRow(header="사업12", values=["12"])]
+    lists = [c for c in generate(ask, [hit(first), hit(first, 0.9)], {}, {(first.file, first.table_id): whole})
+             if c.kind == "list"]
+    assert len(lists) == 1 and lists[0].items[-2:] == ("사업11", "사업12") and lists[0].text.startswith("12개")
+
+
 def test_differences_run_from_the_earlier_year_whichever_column_comes_first():
     """The 2024 디지털정책관 검토보고 prints "2023년 최종예산 (A)" before "2024예산(안) (B)": a budget cut from
     9,604,800 to 8,171,600 read "차이 1,433,200, +17.5%", a rise as "△127,610"."""

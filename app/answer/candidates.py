@@ -73,6 +73,7 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
     following = following or {}
     out: list[Candidate] = []
     seen_tables: set[tuple[str, str | None]] = set()
+    listed: set[tuple[str, str | None]] = set()
     for rank, hit in enumerate(hits):
         if isinstance(hit.chunk, TableChunk):
             out += cells(hit, rank, figures_only=intent.answer_type in FIGURE_TYPES)
@@ -85,8 +86,9 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
                     out += filtered(hit, rank, whole, intent.direction)
                 else:
                     out += extremes(hit, rank, whole, intent.direction) + row_extremes(hit, rank, intent)
-            if intent.operation in ("list", "count") or intent.answer_type == "list":
-                out += column_lists(hit, rank)
+            if (intent.operation in ("list", "count") or intent.answer_type == "list") and key not in listed:
+                listed.add(key)  # a table of several chunks lists all its rows, once, at its best chunk's rank
+                out += column_lists(hit, rank, table_rows.get(key) or hit.chunk.rows)
             if intent.operation == "compare":
                 out += differences(hit, rank)
         else:
@@ -326,10 +328,10 @@ def filtered(hit: Hit, rank: int, table: list[TableRow], direction: str) -> list
 _TOTAL_COLUMN = re.compile(r"(?:^|\s)(?:계|합계|총계|소계|전체)$")
 
 
-def column_lists(hit: Hit, rank: int) -> list[Candidate]:
-    """ "어떤 사업들이야": the row labels down a table, counted (total rows left out)."""
+def column_lists(hit: Hit, rank: int, table: list[TableRow]) -> list[Candidate]:
+    """ "어떤 사업들이야": the row labels down the whole table, counted (total rows left out)."""
     chunk = hit.chunk
-    names = [row_text_labels(r) for r in chunk.rows if not is_total(r)]
+    names = [row_text_labels(r) for r in table if not is_total(r)]
     names = [n for n in dict.fromkeys(n.strip() for n in names) if n]
     if len(names) < 2:
         return []
