@@ -375,12 +375,12 @@ def differences(hit: Hit, rank: int) -> list[Candidate]:
     return out
 
 
-# ------------------------------------------------------------------ prose
-
 def _year_of(column: str) -> int:
     years = years_of(column)
     return years[0] if years else 0
 
+
+# ------------------------------------------------------------------ prose
 
 def pieces(text: str) -> list[str]:
     """Sentences and list items; "(’25. 10. 16. 기준, 단위: 명)" lines are labels, "Ⅵ. 당면 현안 ····· 21" lines
