@@ -600,6 +600,12 @@ _RATIO = re.compile(r"\(\s*[A-Z]\s*-\s*[A-Z]\s*\)\s*[*×]\s*100\s*/\s*[A-Z]|\(\s
 _HEADER_YEAR = re.compile(r"^(?:19|20)\d{2}년도?$")
 
 
+def _header_line(text: str) -> bool:
+    """A short line of column words above a table: not a sentence, a footer, a unit line or a row of figures."""
+    return not (len(text) > 60 or _FOOTER.match(text) or _SENTENCE_END.search(text) or find_unit(text)
+                or split_aligned(text))
+
+
 def lettered_header(lines: list[str], width: int) -> tuple[list[str], int] | None:
     """Column labels of a budget table whose header marks its columns (A), (B), (B-A) and (B-A)*100/A.
 
@@ -608,7 +614,7 @@ def lettered_header(lines: list[str], width: int) -> tuple[list[str], int] | Non
     Returns the labels (row-label column first) and how many lines were used, or None."""
     used = 0
     for back, text in enumerate(reversed(lines[-MAX_HEADER_LINES:]), start=1):
-        if len(text) > 60 or _FOOTER.match(text) or _SENTENCE_END.search(text) or find_unit(text) or split_aligned(text):
+        if not _header_line(text):
             break
         used = back
     if not used:
@@ -629,7 +635,7 @@ def lettered_header(lines: list[str], width: int) -> tuple[list[str], int] | Non
     for w in spaced.split():
         if _LETTER.fullmatch(w):
             labelled[w[1:-1]] = pending.pop() if pending else ""
-        elif w not in _GENERIC_HEADER and w != "구분":
+        elif w not in _GENERIC_HEADER:
             pending.append(w)
     years = [w for w in pending if _HEADER_YEAR.match(w)]
     rest = [w for w in pending if not _HEADER_YEAR.match(w) and w not in ("증감", "증감률") and not w.startswith("(")]
@@ -687,7 +693,7 @@ def _header_from_lines(lines: list[str], width: int) -> tuple[list[str], int] | 
     row_label = ""
     used = 0
     for back, text in enumerate(reversed(lines[-MAX_HEADER_LINES:]), start=1):
-        if len(text) > 60 or _FOOTER.match(text) or _SENTENCE_END.search(text) or find_unit(text) or split_aligned(text):
+        if not _header_line(text):
             break
         groups = _groups(text)
         if len(labels) + len(groups) > width and not labels:

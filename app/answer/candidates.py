@@ -360,7 +360,7 @@ def differences(hit: Hit, rank: int) -> list[Candidate]:
                     continue
                 # the change runs from the earlier year to the later, whichever the table prints first
                 # ("2023년 최종예산 (A) | 2024예산(안) (B)" as well as "2024 예산안 | 2023 예산액")
-                a, b = sorted((first, second), key=lambda j: -_year_of(cols[j]))
+                a, b = sorted((first, second), key=lambda j: -(years_of(cols[j]) or [0])[0])
                 va, vb = _numeric(row.values[a]), _numeric(row.values[b])
                 unit = unit_for(chunk, cols[a], row.values[a])
                 diff = va - vb
@@ -373,11 +373,6 @@ def differences(hit: Hit, rank: int) -> list[Candidate]:
                     row=row.header, column=f"{cols[a]} − {cols[b]}", table_row=row,
                 ))
     return out
-
-
-def _year_of(column: str) -> int:
-    years = years_of(column)
-    return years[0] if years else 0
 
 
 # ------------------------------------------------------------------ prose
