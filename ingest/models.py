@@ -39,6 +39,7 @@ class TableRow:
     # Ruled PDF tables only: where the row label and each value cell are printed (empty when unknown).
     header_box: list[float] | None = None
     boxes: list[list[float] | None] = field(default_factory=list)  # aligned with values
+    page: int | None = None  # where the row is printed: a table running onto the next page keeps one id
 
 
 class TableShape:

@@ -85,7 +85,7 @@ def _chunk(parsed: ParsedDocument, seconds: float) -> tuple[list[Chunk], Documen
     chunks = chunk_document(parsed.meta, doc)
     if not chunks:
         raise IngestError("추출된 내용이 없습니다 (no text could be extracted)")
-    stats = DocumentStats(parsed.meta.file, parsed.pages, len(doc.tables), len(chunks),
+    stats = DocumentStats(parsed.meta.file, parsed.pages, len({t.table_id for t in doc.tables}), len(chunks),
                           seconds + time.perf_counter() - start)
     return chunks, stats
 

@@ -350,7 +350,7 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
         values = fitted[n_label:]
         body.append(TableRow(header=label, values=values, values_norm=[v.replace(" ", "") for v in values],
                              header_box=_as_list(_union([b for c, b in zip(fitted[:n_label], boxes) if c.strip()])),
-                             boxes=_as_lists(boxes[n_label:])))
+                             boxes=_as_lists(boxes[n_label:]), page=grid.page))
     _name_repeated_rows(body)
     column_boxes = [_union(head_boxes[:n_label]), *head_boxes[n_label:]]
     if n_label > 1:
@@ -366,7 +366,7 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
         columns = ["구분", *columns]
         column_boxes = [None, *head_boxes]
         body = [TableRow(header=clean_label(caption) or "값", values=fitted, values_norm=[v.replace(" ", "") for v in fitted],
-                         boxes=_as_lists(boxes))
+                         boxes=_as_lists(boxes), page=grid.page)
                 for fitted, boxes in zip(fitted_rows, fitted_boxes)]
     return Table(table_id, caption, unit, as_of, columns, body, grid.page, section, _as_lists(column_boxes))
 
@@ -839,7 +839,7 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
                 caption = item  # a budget review's per-program table sits under "② 지능형 CCTV 고도화(…)"
             if block.continues and tables:
                 caption, unit, as_of = tables[-1].caption, tables[-1].unit, tables[-1].as_of
-            header, repeats = None, False
+            header, repeats, continued = None, False, block.continues and bool(tables)
             if tables and last_grid >= 0:
                 # A ruled table drawn as two boxes (header + first row, then the rest), or running onto
                 # the next page under a repeated first header row, is one table.
@@ -847,7 +847,11 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
                 if repeats or (last_grid == idx - 1 and tables[-1].page == block.page):
                     header = tables[-1].columns
                     caption, unit, as_of = tables[-1].caption, tables[-1].unit, tables[-1].as_of
+                    continued = True
             table = build_table(block, caption, unit, as_of, section.path, doc_key, len(tables) + 1, header, repeats)
+            if continued and table.columns == tables[-1].columns:
+                # one table over two boxes or pages: its extremes, filters and lists run over all its rows
+                table.table_id = tables[-1].table_id
             tables.append(table)
             last_grid = idx
             if not unit:

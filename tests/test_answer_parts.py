@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 
+from app.answer import citations, evidence
 from app.answer.candidates import (
     Candidate,
     cells,
@@ -190,6 +191,17 @@ def test_extremes_skip_the_total_row():
     assert {(c.direction, c.row) for c in found} == {("max", "6급"), ("min", "5급")}
 
 
+def test_a_total_printed_as_total_budget_is_no_program():
+    """ "총 예산" closes the 2025 서울시재단 budget list on the page after its programs; it won "예산 제일 큰 사업"."""
+    assert is_total(TableRow(header="총 예산", values=["14,905,210"]))
+    assert is_total(TableRow(header="총 예산 계", values=["1"]))
+    assert not is_total(TableRow(header="총무과", values=["1"]))
+    assert not is_total(TableRow(header="총 연장", values=["278.8km", "27.5km"]))  # a measure of a sideways table
+    table = table_chunk(["구분", "예산액"], [("스마트라이프워크", ["4,509,500"]), ("AI 행정 연구개발", ["300,000"]),
+                                            ("총 예산", ["14,905,210"])])
+    assert [c.row for c in extremes(hit(table), 0, table.rows, "max")] == ["스마트라이프워크"]
+
+
 def test_extremes_follow_the_asked_direction_over_the_whole_table():
     """A table split over two chunks is ranked whole; "가장 많은" yields the largest row only."""
     more = [*STAFF.rows, TableRow(header="7급", values=["30", "28", "△2"])]
@@ -330,6 +342,16 @@ def test_a_list_down_a_table_takes_every_chunk_of_it(tokenizer):
     lists = [c for c in generate(ask, [hit(first), hit(first, 0.9)], {}, {(first.file, first.table_id): whole})
              if c.kind == "list"]
     assert len(lists) == 1 and lists[0].items[-2:] == ("사업11", "사업12") and lists[0].text.startswith("12개")
+
+
+def test_an_extreme_on_the_next_page_of_its_table_cites_that_page():
+    """A table running onto the next page is one table: its largest row may be printed past the hit's page,
+    and the citation and evidence must point there, not at the page of the chunk retrieved."""
+    rest = TableRow(header="7급", values=["30", "29", "△1"], page=4)
+    c = next(c for c in extremes(hit(STAFF), 0, [*STAFF.rows, rest], "max") if c.column == "정원")
+    assert (c.row, c.page) == ("7급", 4)
+    assert [(x.page, x.row) for x in evidence([c])] == [(4, "7급")]
+    assert [x.page for x in citations([c], [hit(STAFF)])] == [4, 3]
 
 
 def test_differences_run_from_the_earlier_year_whichever_column_comes_first():

@@ -150,6 +150,28 @@ def test_table_continues_after_page_footer_with_its_header():
     assert grids[1][2].continues and grids[1][2].rows[0] == ["사항별", "2024 예산안", "2023 예산액"]
 
 
+def test_a_table_running_onto_the_next_page_keeps_one_id_and_each_row_its_page():
+    """Each page of a table under a repeated header got its own id, so a list or an extreme over the
+    table saw one page's rows (2025 서울시재단 p.6-7: "AI 행정서비스 4종 모델", two models per page)."""
+    head = ["모델명", "추진현황"]
+    doc = structure([Grid([head, ["범용 AI 업무매뉴얼", "개발 완료"], ["영유아 보육행정", "개발 중"]], 6), Line("- 6 -", 6),
+                     Grid([head, ["제안요청서 생성 AI", "개발 중"], ["대사증후군 상담 AI", "기획"]], 7)], "k")
+    assert len({t.table_id for t in doc.tables}) == 1
+    assert [(r.header, r.page) for t in doc.tables for r in t.rows] == [
+        ("범용 AI 업무매뉴얼", 6), ("영유아 보육행정", 6), ("제안요청서 생성 AI", 7), ("대사증후군 상담 AI", 7)]
+    other = structure([Grid([head, ["a", "b"], ["c", "d"]], 6), Line("□ 다른 표", 7), Grid([head, ["e", "f"], ["g", "h"]], 7)], "k")
+    assert len({t.table_id for t in other.tables}) == 2  # a caption between them: two tables
+
+
+def test_the_four_ai_models_table_of_two_pages_is_one_table():
+    path = CORPUS / "2025_서울시재단_주요업무보고.pdf"
+    chunks, stats = ingest_file(path, load_manifest(CORPUS)[path.name])
+    models = [c for c in chunks if isinstance(c, TableChunk) and c.caption.startswith("AI 행정서비스 4종")]
+    assert {c.page for c in models} == {6, 7} and len({c.table_id for c in models}) == 1
+    assert [r.page for c in models for r in c.rows] == [6, 6, 7, 7]
+    assert stats.tables == len({c.table_id for c in chunks if isinstance(c, TableChunk)})
+
+
 def test_a_month_header_keeps_its_last_month_apart_from_the_total():
     """ "9월 총 합" was joined into one label "9월총합" (a spaced run right after a digit), so the month header
     came one label short and the visitors table (2024 디지털정책관 검토보고 p.25) got columns 열1..열11."""

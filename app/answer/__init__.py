@@ -213,13 +213,14 @@ def citations(chosen: list[Candidate], hits: list[Hit]) -> list[Citation]:
     """The chosen candidates' pages first, then other retrieved pages, distinct, three at most."""
     out: list[Citation] = []
     seen: set[tuple[str, int | None]] = set()
-    sources = [(c.chunk, c.quote, cell_boxes(c)) for c in chosen] + [(h.chunk, h.chunk.text.split("\n")[0], []) for h in hits]
-    for chunk, quote, boxes in sources:
-        key = (chunk.file, chunk.page)
+    sources = [(c.chunk, c.page, c.quote, cell_boxes(c)) for c in chosen]
+    sources += [(h.chunk, h.chunk.page, h.chunk.text.split("\n")[0], []) for h in hits]
+    for chunk, page, quote, boxes in sources:
+        key = (chunk.file, page)
         if key in seen:
             continue
         seen.add(key)
-        out.append(Citation(file=chunk.file, title=chunk.title, page=chunk.page, section=chunk.section,
+        out.append(Citation(file=chunk.file, title=chunk.title, page=page, section=chunk.section,
                             quote=" ".join(quote.split())[:QUOTE_CHARS], boxes=boxes))
         if len(out) >= max(CITATIONS, len(chosen)):
             break
@@ -235,7 +236,9 @@ def cell_boxes(c: Candidate) -> list[list[float]]:
     columns = c.chunk.value_columns
     if c.column in columns:
         j = columns.index(c.column)
-        picked = [row.header_box, row.boxes[j] if j < len(row.boxes) else None, c.chunk.column_box(c.column)]
+        # the header box is on the hit's page: a row from the next page is shown without it
+        header = c.chunk.column_box(c.column) if c.page == c.chunk.page else None
+        picked = [row.header_box, row.boxes[j] if j < len(row.boxes) else None, header]
     else:
         picked = [row.header_box, *(b for b, v in zip(row.boxes, row.values) if v.strip())]
     return [b for b in picked if b]
@@ -243,4 +246,4 @@ def cell_boxes(c: Candidate) -> list[list[float]]:
 
 def evidence(chosen: list[Candidate]) -> list[Evidence]:
     return [Evidence(value=c.value or c.text[:QUOTE_CHARS], unit=c.unit, row=c.row, column=c.column,
-                     file=c.chunk.file, page=c.chunk.page) for c in chosen]
+                     file=c.chunk.file, page=c.page) for c in chosen]

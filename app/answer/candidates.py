@@ -63,6 +63,13 @@ class Candidate:
     def chunk(self) -> Chunk:
         return self.hit.chunk
 
+    @property
+    def page(self) -> int | None:
+        """Where the answer is printed: a row of a table that runs onto the next page may sit past its hit's page."""
+        if self.table_row is not None and self.table_row.page is not None:
+            return self.table_row.page
+        return self.chunk.page
+
 
 def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str], list[str]],
              table_rows: dict[tuple[str, str], list[TableRow]],
@@ -130,12 +137,14 @@ def row_text_labels(row: TableRow) -> str:
 
 _SUBTOTAL = re.compile(r"(?:소계|합계|총계|총괄)$")
 _PARENTHESES = re.compile(r"\([^)]*\)")
+# "총 예산 (계)" closes a budget list; "총 연장" of a table printed sideways is a measure, and "총무과" a unit
+_TOTAL_BUDGET = re.compile(r"^총예산")
 
 
 def is_total(row: TableRow) -> bool:
-    """ "합계", "합계 (일반회계)", and subtotal rows that name their group ("행정 운영 경비 소계")."""
+    """ "합계", "합계 (일반회계)", "총 예산", and subtotal rows that name their group ("행정 운영 경비 소계")."""
     header = _PARENTHESES.sub("", compact(row.header))
-    return header in TOTAL_ROWS or bool(_SUBTOTAL.search(header))
+    return header in TOTAL_ROWS or bool(_SUBTOTAL.search(header)) or bool(_TOTAL_BUDGET.match(header))
 
 
 def _excluded(row: TableRow, excluded: tuple[tuple[str, ...], ...]) -> bool:
