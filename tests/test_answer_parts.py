@@ -19,6 +19,7 @@ from app.answer.candidates import (
     row_extremes,
     span_differences,
     spans,
+    sums_rows,
 )
 from app.answer.compose import compose
 from app.answer.features import FEATURES, coverage, features, question_facts
@@ -193,10 +194,10 @@ def test_extremes_skip_the_total_row():
 
 def test_a_total_printed_as_total_budget_is_no_program():
     """ "총 예산" closes the 2025 서울시재단 budget list on the page after its programs; it won "예산 제일 큰 사업"."""
-    assert is_total(TableRow(header="총 예산", values=["14,905,210"]))
-    assert is_total(TableRow(header="총 예산 계", values=["1"]))
-    assert not is_total(TableRow(header="총무과", values=["1"]))
-    assert not is_total(TableRow(header="총 연장", values=["278.8km", "27.5km"]))  # a measure of a sideways table
+    assert sums_rows(TableRow(header="총 예산", values=["14,905,210"]))
+    assert sums_rows(TableRow(header="총 예산 계", values=["1"]))
+    assert not sums_rows(TableRow(header="총무과", values=["1"]))
+    assert not sums_rows(TableRow(header="총 연장", values=["278.8km", "27.5km"]))  # a measure of a sideways table
     table = table_chunk(["구분", "예산액"], [("스마트라이프워크", ["4,509,500"]), ("AI 행정 연구개발", ["300,000"]),
                                             ("총 예산", ["14,905,210"])])
     assert [c.row for c in extremes(hit(table), 0, table.rows, "max")] == ["스마트라이프워크"]

@@ -137,14 +137,19 @@ def row_text_labels(row: TableRow) -> str:
 
 _SUBTOTAL = re.compile(r"(?:소계|합계|총계|총괄)$")
 _PARENTHESES = re.compile(r"\([^)]*\)")
-# "총 예산 (계)" closes a budget list; "총 연장" of a table printed sideways is a measure, and "총무과" a unit
-_TOTAL_BUDGET = re.compile(r"^총예산")
+_TOTAL_BUDGET = re.compile(r"^총예산")  # "총 예산 (계)" closing a budget list; "총 연장" of a sideways table is a measure
 
 
 def is_total(row: TableRow) -> bool:
-    """ "합계", "합계 (일반회계)", "총 예산", and subtotal rows that name their group ("행정 운영 경비 소계")."""
+    """ "합계", "합계 (일반회계)", and subtotal rows that name their group ("행정 운영 경비 소계")."""
     header = _PARENTHESES.sub("", compact(row.header))
-    return header in TOTAL_ROWS or bool(_SUBTOTAL.search(header)) or bool(_TOTAL_BUDGET.match(header))
+    return header in TOTAL_ROWS or bool(_SUBTOTAL.search(header))
+
+
+def sums_rows(row: TableRow) -> bool:
+    """A row no superlative, filter or list over the table counts: a total, or the "총 예산" closing a budget
+    list. The total features stay with `is_total`'s rows, on which they were fitted."""
+    return is_total(row) or bool(_TOTAL_BUDGET.match(compact(row.header)))
 
 
 def _excluded(row: TableRow, excluded: tuple[tuple[str, ...], ...]) -> bool:
@@ -220,7 +225,7 @@ def extremes(hit: Hit, rank: int, table: list[TableRow], direction: str = "") ->
     When that row sums the rows below it ("사업비" over its programs), the extreme among the rows that sum
     nothing is offered too: which level the question means is the scorer's call (`aggregate`)."""
     chunk = hit.chunk
-    body = [r for r in table if not is_total(r)]
+    body = [r for r in table if not sums_rows(r)]
     sums = aggregate_rows(body, len(chunk.value_columns))
     out = []
     for j, col in enumerate(chunk.value_columns):
@@ -319,7 +324,7 @@ def filtered(hit: Hit, rank: int, table: list[TableRow], direction: str) -> list
     for j, col in enumerate(chunk.value_columns):
         if not _CHANGE_COLUMN.search(col):
             continue
-        signed = [(leading_number(r.values[j]), r) for r in table if not is_total(r) and j < len(r.values)]
+        signed = [(leading_number(r.values[j]), r) for r in table if not sums_rows(r) and j < len(r.values)]
         signed = [(v, r) for v, r in signed if v is not None]
         picked = [r for v, r in signed if (v < 0 if direction == "down" else v > 0)]
         if len(signed) < 2 or not picked or len(picked) == len(signed):
@@ -340,7 +345,7 @@ _TOTAL_COLUMN = re.compile(r"(?:^|\s)(?:계|합계|총계|소계|전체)$")
 def column_lists(hit: Hit, rank: int, table: list[TableRow]) -> list[Candidate]:
     """ "어떤 사업들이야": the row labels down the whole table, counted (total rows left out)."""
     chunk = hit.chunk
-    names = [row_text_labels(r) for r in table if not is_total(r)]
+    names = [row_text_labels(r) for r in table if not sums_rows(r)]
     names = [n for n in dict.fromkeys(n.strip() for n in names) if n]
     if len(names) < 2:
         return []
