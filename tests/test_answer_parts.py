@@ -367,6 +367,14 @@ def test_differences_run_from_the_earlier_year_whichever_column_comes_first():
     assert newer_first.column == "2025 예산현액 − 2024 최종예산" and newer_first.value == "336,579"
 
 
+def test_differences_pair_no_two_columns_of_one_year_spelled_apart():
+    """ "총사업비 (‘24년)" and "’24년 예산" name one year with different quote marks; compared as strings they
+    read as two years and gave a "change" between a project's total cost and its year's budget."""
+    table = table_chunk(["구분", "총사업비 (‘24년)", "’24년 예산", "’25년 예산"], [("체육시설", ["900", "300", "450"])],
+                        unit="백만원")
+    assert [c.column for c in differences(hit(table), 0)] == ["’25년 예산 − 총사업비 (‘24년)", "’25년 예산 − ’24년 예산"]
+
+
 def test_span_difference_of_two_figures():
     chunk = text_chunk("장애인 정보화 교육인원: 6,115명(2022년) → 4,113명(2023년 9월말)")
     c = span_differences(hit(chunk), 0)[0]

@@ -370,8 +370,8 @@ def differences(hit: Hit, rank: int) -> list[Candidate]:
         nums = [j for j in dated if j < len(row.values) and _numeric(row.values[j]) is not None]
         for a_i, first in enumerate(nums):
             for second in nums[a_i + 1:]:
-                if _YEARISH.search(cols[first]).group() == _YEARISH.search(cols[second]).group():
-                    continue
+                if years_of(cols[first])[:1] == years_of(cols[second])[:1]:
+                    continue  # one year twice ("총사업비 (‘24년)" beside "’24년 예산"): no change to show
                 # the change runs from the earlier year to the later, whichever the table prints first
                 # ("2023년 최종예산 (A) | 2024예산(안) (B)" as well as "2024 예산안 | 2023 예산액")
                 a, b = sorted((first, second), key=lambda j: -(years_of(cols[j]) or [0])[0])
