@@ -364,26 +364,28 @@ def differences(hit: Hit, rank: int) -> list[Candidate]:
 
     chunk = hit.chunk
     cols = chunk.value_columns
-    dated = [j for j, c in enumerate(cols) if _YEARISH.search(c)]
+    # each dated column's year, read once: "2024", "’24년" and "‘24년" are one year
+    year = {j: (years_of(c) or [0])[0] for j, c in enumerate(cols) if _YEARISH.search(c)}
     out = []
     for row in chunk.rows:
-        nums = [j for j in dated if j < len(row.values) and _numeric(row.values[j]) is not None]
+        nums = [j for j in year if j < len(row.values) and _numeric(row.values[j]) is not None]
         for a_i, first in enumerate(nums):
             for second in nums[a_i + 1:]:
-                if years_of(cols[first])[:1] == years_of(cols[second])[:1]:
+                if year[first] == year[second]:
                     continue  # one year twice ("총사업비 (‘24년)" beside "’24년 예산"): no change to show
                 # the change runs from the earlier year to the later, whichever the table prints first
                 # ("2023년 최종예산 (A) | 2024예산(안) (B)" as well as "2024 예산안 | 2023 예산액")
-                a, b = sorted((first, second), key=lambda j: -(years_of(cols[j]) or [0])[0])
+                a, b = sorted((first, second), key=lambda j: -year[j])
                 va, vb = _numeric(row.values[a]), _numeric(row.values[b])
                 unit = unit_for(chunk, cols[a], row.values[a])
                 diff = va - vb
+                value = format_number(diff, row.values[a])
                 pct = f", {diff / vb * 100:+.1f}%" if vb else ""
                 text = (f"{row.header}: {cols[a]} {row.values[a].strip()}{unit}, {cols[b]} {row.values[b].strip()}{unit} "
-                        f"→ 차이 {format_number(diff, row.values[a])}{unit}{pct}")
+                        f"→ 차이 {value}{unit}{pct}")
                 out.append(Candidate(
                     kind="difference", hit=hit, rank=rank, labels=f"{row_text_labels(row)} {cols[a]} {cols[b]}",
-                    text=text, quote=_row_quote(chunk, row), value=format_number(diff, row.values[a]), unit=unit,
+                    text=text, quote=_row_quote(chunk, row), value=value, unit=unit,
                     row=row.header, column=f"{cols[a]} − {cols[b]}", table_row=row,
                 ))
     return out
