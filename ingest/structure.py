@@ -128,6 +128,7 @@ def _is_figure(cell: str) -> bool:
 
 
 _YEAR_CELL = re.compile(r"^(?:~?\s*(?:19|20)\d{2}(?:년도?)?(?:이후|~)?|[’'‘~]+\d{2}~?)$")
+_DATED_LABEL = re.compile(r"^(?:19|20)\d{2}\s*(?:년도?)?\s*[가-힣]")
 
 
 def _is_data_row(row: list[str]) -> bool:
@@ -229,11 +230,19 @@ def _merge_ruled_headers(grid: list[list[str]], width: int, spans: list[list[int
         for r in range(len(grid)):
             label, covers = owner(r, j)
             below = any(owner(rr, j)[0] for rr in range(r + 1, len(grid)))
-            # A year over one column ("2024년" over "확정(B)") is a real group header even unmerged.
-            if label and label not in parts and (covers > 1 or not below or _YEAR_CELL.match(label) or r in named):
+            # A year over one column ("2024년" over "확정(B)") is a real group header even unmerged, and so is
+            # a dated name ("2024 최종예산" over its OCR misreading "2024 최동에산"): debris holds no year.
+            dated = _YEAR_CELL.match(label) or _DATED_LABEL.match(label)
+            if label and label not in parts and (covers > 1 or not below or dated or r in named) \
+                    and not _read_twice(label, parts):
                 parts.append(label)
         labels.append(" ".join(parts) or f"열{j + 1}")
     return labels
+
+
+def _read_twice(label: str, parts: list[str]) -> bool:
+    """ "2024 최동에산" under "2024 최종예산": one dated name printed once and read on two header lines."""
+    return bool(_DATED_LABEL.match(label)) and any(_DATED_LABEL.match(p) and p[:4] == label[:4] for p in parts)
 
 
 def _one_line(text: str) -> str:
@@ -319,10 +328,65 @@ def _fragment_column(body: list[list[str]], j: int) -> bool:
     return not filled or sum(len(c) <= 2 for c in filled) * 2 >= len(filled)
 
 
+_COMMA_GROUPS = re.compile(r",\d{3}(?:,\d{3})*")  # the tail OCR cut off a figure: ",523" of "18,627,523"
+
+
+def merge_split_columns(grid: Grid) -> Grid:
+    """One figure column that OCR cut in two ("증 감 | 액" over "18,627 | ,523") becomes one column again.
+
+    Repairing each row alone joins the figure but leaves the row a cell short, so every later value would
+    slide one column left under the wrong header (증감률 reading the 집행액 figures). The columns are merged
+    in every row instead, header cells joined ("증 감 액"), when most filled cells of a column are such tails.
+    """
+    width = max((len(r) for r in grid.rows), default=0)
+    cut = [j for j in range(2, width) if _tail_column(grid.rows, j)]
+    if not cut or not _mergeable(grid.spans, cut):
+        return grid
+    rows = [_merge_cells(r, cut) for r in grid.rows]
+    spans = [_drop(s, cut) for s in grid.spans] if grid.spans is not None else None
+    boxes = [_merge_boxes(b, cut) for b in grid.boxes] if grid.boxes is not None else None
+    return Grid(rows, grid.page, grid.bbox, grid.continues, spans, boxes)
+
+
+def _tail_column(rows: list[list[str]], j: int) -> bool:
+    filled = [r for r in rows if j < len(r) and r[j].strip()]
+    tails = [r for r in filled if _COMMA_GROUPS.fullmatch(r[j].strip()) and is_number(r[j - 1].strip())]
+    return len(tails) >= 2 and len(tails) * 2 > len(filled)
+
+
+def _mergeable(spans: list[list[int]] | None, cut: list[int]) -> bool:
+    """Only cells of one column each: a merged cell across the cut would lose its extent."""
+    return spans is None or all(j >= len(s) or (s[j - 1] == 1 and s[j] == 1) for s in spans for j in cut)
+
+
+def _merge_cells(cells: list[str], cut: list[int]) -> list[str]:
+    out = list(cells)
+    for j in reversed(cut):
+        if j >= len(out):
+            continue
+        left, right = out[j - 1].strip(), out[j].strip()
+        glue = "" if _COMMA_GROUPS.fullmatch(right) else " "
+        out[j - 1:j + 1] = [f"{left}{glue}{right}".strip()]
+    return out
+
+
+def _drop(spans: list[int], cut: list[int]) -> list[int]:
+    return [s for j, s in enumerate(spans) if j not in cut]
+
+
+def _merge_boxes(boxes: list[Box | None], cut: list[int]) -> list[Box | None]:
+    out = list(boxes)
+    for j in reversed(cut):
+        if j < len(out):
+            out[j - 1:j + 1] = [_union([out[j - 1], out[j]])]
+    return out
+
+
 def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, doc_key: str, ordinal: int,
                 header: list[str] | None = None, repeats_header: bool = False) -> Table:
     """A Table from a grid; `header` gives the columns of a grid that continues the table above, used when
     the grid has no header of its own or only repeats the first header row (a table running onto a new page)."""
+    grid = merge_split_columns(grid)
     kept = [i for i, r in enumerate(grid.rows) if any(c.strip() for c in r)]
     rows = [grid.rows[i] for i in kept]
     spans = [grid.spans[i] for i in kept] if grid.spans is not None and len(grid.spans) == len(grid.rows) else None
@@ -360,7 +424,8 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
     table_id = f"{doc_key}-t{ordinal:03d}"
     body_rows = rows[n_head:]
     names_labels = "구분" in columns[0].replace(" ", "") or columns[0] in _GENERIC_HEADER
-    if body_rows and not names_labels and sum(_is_figure(r[0]) for r in body_rows if r) * 2 >= len(body_rows):
+    if body_rows and not names_labels and sum(_is_figure(r[0]) for r in body_rows if r) * 2 >= len(body_rows) \
+            and not (n_label > 1 and _numbers_the_rows(body_rows)):
         # No row-label column (e.g. "계 | 승용 | 승합" over bare figures): keep the first cell as a value
         # and label rows by the caption, so the first figure is not dropped.
         columns = ["구분", *columns]
@@ -369,6 +434,17 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
                          boxes=_as_lists(boxes), page=grid.page)
                 for fitted, boxes in zip(fitted_rows, fitted_boxes)]
     return Table(table_id, caption, unit, as_of, columns, body, grid.page, section, _as_lists(column_boxes))
+
+
+def _numbers_the_rows(rows: list[list[str]]) -> bool:
+    """ "1 | 일반공공행정 | 45,767", "2 | 공공질서 및 안전 | 0": a first column counting 1, 2, 3 beside names
+    numbers the rows (연번); its figures are no values, and with the names beside them it labels the rows.
+    (A table of words only keeps the caption as label: "1" alone would name nothing.)"""
+    counted = [r for r in rows if len(r) > 1 and r[0].strip().isdigit()]
+    if len(counted) < 3 or sum(_is_figure(r[1]) for r in counted) * 2 >= len(counted):
+        return False
+    first = int(counted[0][0])
+    return [int(r[0]) for r in counted] == list(range(first, first + len(counted)))
 
 
 def _fitted_boxes(cells: list[str], fitted: list[str], boxes: list[Box | None] | None) -> list[Box | None]:

@@ -232,6 +232,42 @@ def test_ocr_split_numbers_are_repaired_for_matching():
     assert row.values == ["52,700,772", "57,209,052", "△4,508,280", "△7.9%"]
 
 
+def test_a_figure_column_cut_in_two_with_its_header_stays_one_column():
+    """OCR cut "증감액" into "증 감 | 액" and each figure into "18,627 | ,523". Rows repaired one by one came out
+    a cell short, so 증감률 read the 집행액 figures and 디지털정책과's 57.0% stood under a column named "액"."""
+    head = ["구 분", "2024 최동에산", "증 감", "액", "증 감 률", "집 행 액"]
+    rows = [["계", "167,297,642", "18,627", ",523", "11.1%", "152,727,907"],
+            ["디지털정책과", "19,867,735", "11,329", ",477", "57.0%", "22,755,409"]]
+    table = structure([Grid([head, *rows], 3, spans=[[1] * 6] * 3)], "k").tables[0]
+    assert table.columns == ["구분", "2024 최동에산", "증감액", "증감률", "집행액"]
+    assert table.rows[1].values == ["19,867,735", "11,329,477", "57.0%", "22,755,409"]
+
+
+def test_a_column_numbering_the_rows_is_no_column_of_figures():
+    """ "1 | 중소기업 | 26,889": the 연번 column counting 1, 2, 3 read as the table's first figures, so every row was
+    labelled by the caption and each figure stood one column right ("2021 실적" holding the names; FIS 조세지출 p.5)."""
+    head = ["분야", "", "2021 실적", "2021 비중"]
+    rows = [["1", "중소기업", "26,889", "4.7"], ["2", "연구개발", "30,270", "5.3"], ["3", "국제자본거래", "1", "0.0"],
+            ["합 계", "합 계", "570,248", "100.0"]]
+    table = structure([Line("<표 4> 분야별 조세지출", 5), Grid([head, *rows], 5)], "k").tables[0]
+    assert table.columns[1:] == ["2021 실적", "2021 비중"]
+    assert [(r.header, r.values[0]) for r in table.rows[:2]] == [("1 중소기업", "26,889"), ("2 연구개발", "30,270")]
+    # a first column of real figures still has no label column of its own
+    sums = structure([Line("<표> 차종별", 1), Grid([["계", "승용", "승합"], ["1,559", "1,300", "259"]], 1)], "k")
+    assert sums.tables[0].rows[0].values[0] == "1,559"
+
+
+def test_the_2025_expenditure_table_reads_its_change_rate_and_final_budget():
+    """The 세출 총괄 table of 2025 디지털도시국 p.3: the split 증감액 column and "2024 최종 예산", printed above its
+    OCR misreading "2024 최동에산", which was dropped as debris."""
+    path = CORPUS / "2025_디지털도시국_주요업무보고.pdf"
+    chunks, _ = ingest_file(path, load_manifest(CORPUS)[path.name])
+    table = [c for c in chunks if isinstance(c, TableChunk) and c.caption == "세출 총괄"]
+    columns = table[0].columns
+    rows = {r.header.replace(" ", ""): r.values for c in table for r in c.rows}
+    assert rows["디지털정책과"][columns.index("증감 증감률") - 1] == "57.0%"
+    assert rows["데이터센터"][columns.index("2024 최종 예산") - 1] == "57,209,052"
+
 def test_html_cells_and_angle_bracket_labels():
     blocks = parse_lines(["부 서 명\t업 무 내 용", "<p>AI전략 사업팀</p>\t<ul><li>○ 글로벌 협력</li><li>- 공모사업</li></ul>",
                           "<일반회계> 13,596 14,237 △641 △4.5%"], None)
