@@ -27,10 +27,12 @@ def test_fit_recovers_a_predictive_feature_on_the_raw_scale():
     assert scorer.probability({"useful": 1.0, "noise": 0.5}) < 0.1
 
 
-def test_threshold_is_the_middle_of_the_best_ties():
+def test_a_grid_value_is_the_middle_of_the_best_ties_and_a_cautious_one_the_highest():
     grid = [0.1, 0.2, 0.3, 0.4, 0.5]
     scores = {0.1: 0.5, 0.2: 0.7, 0.3: 0.7, 0.4: 0.7, 0.5: 0.6}
     assert best_of(grid, scores.get) == (0.3, 0.7)
+    # the abstention threshold: equally often right, the higher one answers fewer questions wrongly
+    assert best_of(grid, scores.get, cautious=True) == (0.4, 0.7)
 
 
 def test_threshold_table_counts_what_each_threshold_stops():
