@@ -342,9 +342,10 @@ def merge_split_columns(grid: Grid) -> Grid:
     cut = [j for j in range(2, width) if _tail_column(grid.rows, j)]
     if not cut or not _mergeable(grid.spans, cut):
         return grid
-    rows = [_merge_cells(r, cut) for r in grid.rows]
-    spans = [_drop(s, cut) for s in grid.spans] if grid.spans is not None else None
-    boxes = [_merge_boxes(b, cut) for b in grid.boxes] if grid.boxes is not None else None
+    rows = [_joined_at(r, cut, _join_cells) for r in grid.rows]
+    # both cells of a cut span one column each (`_mergeable`), so the joined cell keeps the left one's span
+    spans = [_joined_at(s, cut, lambda left, _: left) for s in grid.spans] if grid.spans is not None else None
+    boxes = [_joined_at(b, cut, lambda left, right: _union([left, right])) for b in grid.boxes] if grid.boxes is not None else None
     return Grid(rows, grid.page, grid.bbox, grid.continues, spans, boxes)
 
 
@@ -359,27 +360,19 @@ def _mergeable(spans: list[list[int]] | None, cut: list[int]) -> bool:
     return spans is None or all(j >= len(s) or (s[j - 1] == 1 and s[j] == 1) for s in spans for j in cut)
 
 
-def _merge_cells(cells: list[str], cut: list[int]) -> list[str]:
-    out = list(cells)
-    for j in reversed(cut):
-        if j >= len(out):
-            continue
-        left, right = out[j - 1].strip(), out[j].strip()
-        glue = "" if _COMMA_GROUPS.fullmatch(right) else " "
-        out[j - 1:j + 1] = [f"{left}{glue}{right}".strip()]
-    return out
-
-
-def _drop(spans: list[int], cut: list[int]) -> list[int]:
-    return [s for j, s in enumerate(spans) if j not in cut]
-
-
-def _merge_boxes(boxes: list[Box | None], cut: list[int]) -> list[Box | None]:
-    out = list(boxes)
+def _joined_at(items: list, cut: list[int], join) -> list:
+    """Each item at a cut position joined into the one on its left: cells, spans and boxes alike."""
+    out = list(items)
     for j in reversed(cut):
         if j < len(out):
-            out[j - 1:j + 1] = [_union([out[j - 1], out[j]])]
+            out[j - 1:j + 1] = [join(out[j - 1], out[j])]
     return out
+
+
+def _join_cells(left: str, right: str) -> str:
+    """ "18,627" + ",523" -> "18,627,523"; header pieces keep a space: "증 감" + "액" -> "증 감 액"."""
+    glue = "" if _COMMA_GROUPS.fullmatch(right.strip()) else " "
+    return f"{left.strip()}{glue}{right.strip()}".strip()
 
 
 def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, doc_key: str, ordinal: int,
