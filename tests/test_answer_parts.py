@@ -335,6 +335,23 @@ def test_differences_of_two_year_columns():
     assert c.value == "5,603,849" and c.unit == "천원"
 
 
+def test_a_rate_column_marked_percent_gives_its_bare_cells_the_percent():
+    """2024 디지털정책관 p.40 prints "증감률 (%) | 105": the answer read "105 (계, 증감률 (%))", not 105%."""
+    table = table_chunk(["구분", "2023년 최종예산", "2024 예산안", "증감률 (%)"],
+                        [("계", ["669,457", "1,374,239", "105"])], unit="천원")
+    by_column = {c.column: c for c in cells(hit(table), 0)}
+    assert (by_column["증감률 (%)"].value, by_column["증감률 (%)"].unit) == ("105", "%")
+    assert by_column["2024 예산안"].unit == "천원"
+    unmarked = table_chunk(["구분", "예산", "증감률"], [("계", ["1,374,239", "105"])], unit="천원")
+    assert next(c for c in cells(hit(unmarked), 0) if c.column == "증감률").unit == ""  # 105 what, it does not say
+
+
+def test_two_years_of_a_rate_differ_by_points():
+    table = table_chunk(["구분", "2023 집행률(%)", "2024 집행률(%)"], [("계", ["80.0", "85.5"])])
+    c = next(c for c in differences(hit(table), 0) if c.row == "계")
+    assert (c.value, c.unit) == ("5.5", "%p") and "+6.9%" not in c.text
+
+
 def test_a_list_down_a_table_takes_every_chunk_of_it(tokenizer):
     """A table of more than one chunk (ten rows each) listed only the rows of the chunk retrieved."""
     first = table_chunk(["구분", "예산"], [(f"사업{i}", [str(i)]) for i in range(1, 11)], caption="사업 목록")

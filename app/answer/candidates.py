@@ -117,10 +117,13 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
 
 def unit_for(chunk: TableChunk, column: str, value: str) -> str:
     """The unit a figure is printed in: the table's unit line, % in the cell, or 명 for staffing tables."""
-    if value.strip().endswith("%") or not re.search(r"\d", value) or _RATE_COLUMN.search(column):
+    if value.strip().endswith("%") or not re.search(r"\d", value):
         return ""
     if not value.strip()[-1].isdigit():
         return ""  # "51명", "3종": the cell prints its own unit
+    if _RATE_COLUMN.search(column):
+        # "증감률 (%) | 105": the header, or a unit line "(단위: 천원, %)", names the percent the cells leave out
+        return "%" if "%" in column or "%" in chunk.unit else ""
     unit = base_unit(chunk.unit)
     if unit == "%":
         return "%"
@@ -378,14 +381,16 @@ def differences(hit: Hit, rank: int) -> list[Candidate]:
                 a, b = sorted((first, second), key=lambda j: -year[j])
                 va, vb = _numeric(row.values[a]), _numeric(row.values[b])
                 unit = unit_for(chunk, cols[a], row.values[a])
+                # two rates differ by percentage points, and a change of a rate in percent would mislead
+                apart = "%p" if unit == "%" else unit
                 diff = va - vb
                 value = format_number(diff, row.values[a])
-                pct = f", {diff / vb * 100:+.1f}%" if vb else ""
+                pct = f", {diff / vb * 100:+.1f}%" if vb and unit != "%" else ""
                 text = (f"{row.header}: {cols[a]} {row.values[a].strip()}{unit}, {cols[b]} {row.values[b].strip()}{unit} "
-                        f"→ 차이 {value}{unit}{pct}")
+                        f"→ 차이 {value}{apart}{pct}")
                 out.append(Candidate(
                     kind="difference", hit=hit, rank=rank, labels=f"{row_text_labels(row)} {cols[a]} {cols[b]}",
-                    text=text, quote=_row_quote(chunk, row), value=value, unit=unit,
+                    text=text, quote=_row_quote(chunk, row), value=value, unit=apart,
                     row=row.header, column=f"{cols[a]} − {cols[b]}", table_row=row,
                 ))
     return out
