@@ -116,7 +116,8 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
 # ------------------------------------------------------------------ tables
 
 def unit_for(chunk: TableChunk, column: str, value: str) -> str:
-    """The unit a figure is printed in: the table's unit line, % in the cell, or 명 for staffing tables."""
+    """The unit a figure is printed in: the table's unit line, % in the cell or named over a rate column, or 명
+    for staffing tables."""
     if value.strip().endswith("%") or not re.search(r"\d", value):
         return ""
     if not value.strip()[-1].isdigit():
