@@ -412,6 +412,11 @@ def test_span_differences_pair_one_measure_only():
     assert pairs("▶ 모집 : 67개팀(190명) → 예선 : 23개팀(93명)")[0] == ("44", "개팀")
     # two labels the question names side by side ("지정공모랑 자유공모 차이")
     assert pairs("총 122팀, 331명 참여 (지정공모 90팀, 자유공모 32팀)", ("지정공모", "자유공모")) == [("58", "팀")]
+    # each figure's year printed after it: the end of one measure and the start of the next are no pair
+    # (2020 서울디지털재단 p.17 offered "264명 차이 (200명 → 464명)" as a change of one measure)
+    assert pairs("어디나 지원단 운영규모 : 34명(’19) → 200명(’20) - 지원단 활동확대(교육인원) : 464명(’19)→ "
+                 "3,000명(’20)") == [("166", "명"), ("2,536", "명")]
+    assert pairs("2025년 200명, 2024년 34명") == [("166", "명")]  # a later year first, nothing named between
 
 
 def test_spans_keep_a_bullet_with_its_sub_bullets():

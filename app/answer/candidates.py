@@ -483,14 +483,26 @@ def _one_measure(text: str, a: re.Match, b: re.Match, label_a: str, label_b: str
     key_a, key_b = _label_key(label_a), _label_key(label_b)
     if len(key_b) >= 2 and key_a.endswith(key_b):
         return True
-    year_a, year_b = _last_year(text[:a.start()]), _last_year(text[:b.start()])
-    if year_a and year_b and year_a != year_b:
+    year_a, year_b = _year_of(text, a), _year_of(text, b)
+    # a later year printed first, with a measure named between ("200명(’20) - 활동확대 : 464명(’19)"), pairs
+    # the end of one measure with the start of the next
+    if year_a and year_b and year_a != year_b and (year_a < year_b or not key_b.replace("년", "")):
         return True
     return _names_asked(key_a, terms) and _names_asked(key_b, terms) and key_a != key_b
 
 
 def _label_key(label: str) -> str:
     return re.sub(r"[^가-힣A-Za-z]", "", YEAR_MARK.sub("", label))
+
+
+_YEAR_AFTER = re.compile(r"\s*\(\s*(?:(20\d{2})|[’'‘`](\d{2})(?!\d))")
+
+
+def _year_of(text: str, figure: re.Match) -> int | None:
+    """The year a figure is of: printed just after it ("34명(’19)"), else the last one before it ("2019년 34명")."""
+    if m := _YEAR_AFTER.match(text, figure.end()):
+        return int(m.group(1) or f"20{m.group(2)}")
+    return _last_year(text[:figure.start()])
 
 
 def _last_year(text: str) -> int | None:
