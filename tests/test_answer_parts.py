@@ -263,6 +263,16 @@ def test_extremes_skip_subtotals_and_excluded_rows(tokenizer):
     assert [c.row for c in generate(low, [hit(table)], {}, {}) if c.kind == "extreme"] == ["메타버스 서울"]
 
 
+def test_a_program_superlative_weighs_no_running_costs(tokenizer):
+    """ "세부사업 중 원인행위 집행률 가장 낮은 사업" (2024 서울디지털재단 p.11) was answered with 예비비 at 0.0%."""
+    table = table_chunk(["세부사업명", "집행률"], [("인건비", ["98.0%"]), ("예비비", ["0.0%"]),
+                                                 ("교차실증", ["0.8%"]), ("스마트라이프워크", ["45.1%"])])
+    programs = intent_of(tokenizer, "세부사업 중 집행률 가장 낮은 사업이 뭐야?")
+    assert [c.row for c in generate(programs, [hit(table)], {}, {}) if c.kind == "extreme"] == ["교차실증"]
+    rows = intent_of(tokenizer, "항목 중 집행률 가장 낮은 게 뭐야?")  # no 사업 asked: every row counts
+    assert [c.row for c in generate(rows, [hit(table)], {}, {}) if c.kind == "extreme"] == ["예비비"]
+
+
 def test_extremes_offer_the_largest_program_beside_the_category_that_sums_it(tokenizer):
     """ "세부사업 중 예산 제일 큰 게": 사업비 sums the programs below it and was the only extreme offered."""
     table = table_chunk(["구분", "예산현액", "지출액", "지출률"],

@@ -103,6 +103,11 @@ class Intent:
         return self.part_types[i] if i < len(self.part_types) else self.answer_type
 
 
+# The items every Korean public budget lists beside its programs (지방자치단체 예산편성 기준): staff pay,
+# running costs, the contingency reserve and refunds.
+NON_PROGRAM_ROWS = ("인건비", "기본경비", "행정운영경비", "예비비", "반환금")
+
+
 def parse_intent(
     question: str,
     morphemes: Morphemes,
@@ -121,6 +126,9 @@ def parse_intent(
         operation = "list"
     answer_type = "list" if operation in ("list", "filter") else _answer_type(morphs, operation)
     parts, part_types = _parts(morphs, drop, tuple(terms), operation, answer_type)
+    if operation in ("superlative", "filter") and any(t.endswith("사업") for t in terms):
+        # "세부사업 중 집행률 가장 낮은": a budget's running costs are rows of the table, not programs
+        excluded += tuple((w,) for w in NON_PROGRAM_ROWS if (w,) not in excluded)
     return Intent(
         question=question,
         terms=tuple(terms),
