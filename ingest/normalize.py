@@ -92,6 +92,19 @@ def number_value(text: str) -> float | None:
     return -v if neg else v
 
 
+_SPLIT_TAIL = re.compile(r",\d{3}(?:,\d{3})*")  # the tail OCR cut off a figure: ",523" of "18,627,523"
+_SPLIT_HEAD = re.compile(r"[△▲\-]?[\d,]*\d")  # a whole figure it continues: no decimals, no %
+
+
+def is_split_tail(cell: str) -> bool:
+    return bool(_SPLIT_TAIL.fullmatch(cell.strip()))
+
+
+def continues_figure(left: str, right: str) -> bool:
+    """`right` is the comma-group tail OCR cut off the figure `left`: "18,627" + ",523"."""
+    return is_split_tail(right) and bool(_SPLIT_HEAD.fullmatch(left.strip()))
+
+
 def repair_split_numbers(cells: list[str]) -> list[str]:
     """Merge OCR-split figures across cells: ["18,627", ",523"] -> ["18,627,523"].
 
@@ -100,9 +113,8 @@ def repair_split_numbers(cells: list[str]) -> list[str]:
     """
     out: list[str] = []
     for cell in cells:
-        c = cell.strip()
-        if out and re.fullmatch(r",\d{3}(?:,\d{3})*", c) and re.fullmatch(r"[△▲\-]?[\d,]*\d", out[-1].strip()):
-            out[-1] = out[-1].strip() + c
+        if out and continues_figure(out[-1], cell):
+            out[-1] = out[-1].strip() + cell.strip()
             continue
         out.append(cell)
     return out

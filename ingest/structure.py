@@ -8,9 +8,11 @@ from .models import Block, Box, Grid, Line, Table, TableRow, stable_id
 from .normalize import (
     clean_label,
     compact,
+    continues_figure,
     find_as_of,
     find_unit,
     is_number,
+    is_split_tail,
     number_value,
     repair_split_numbers,
     squash_letter_spacing,
@@ -328,9 +330,6 @@ def _fragment_column(body: list[list[str]], j: int) -> bool:
     return not filled or sum(len(c) <= 2 for c in filled) * 2 >= len(filled)
 
 
-_COMMA_GROUPS = re.compile(r",\d{3}(?:,\d{3})*")  # the tail OCR cut off a figure: ",523" of "18,627,523"
-
-
 def merge_split_columns(grid: Grid) -> Grid:
     """One figure column that OCR cut in two ("증 감 | 액" over "18,627 | ,523") becomes one column again.
 
@@ -351,7 +350,7 @@ def merge_split_columns(grid: Grid) -> Grid:
 
 def _tail_column(rows: list[list[str]], j: int) -> bool:
     filled = [r for r in rows if j < len(r) and r[j].strip()]
-    tails = [r for r in filled if _COMMA_GROUPS.fullmatch(r[j].strip()) and is_number(r[j - 1].strip())]
+    tails = [r for r in filled if continues_figure(r[j - 1], r[j])]
     return len(tails) >= 2 and len(tails) * 2 > len(filled)
 
 
@@ -371,7 +370,7 @@ def _joined_at(items: list, cut: list[int], join) -> list:
 
 def _join_cells(left: str, right: str) -> str:
     """ "18,627" + ",523" -> "18,627,523"; header pieces keep a space: "증 감" + "액" -> "증 감 액"."""
-    glue = "" if _COMMA_GROUPS.fullmatch(right.strip()) else " "
+    glue = "" if is_split_tail(right) else " "
     return f"{left.strip()}{glue}{right.strip()}".strip()
 
 
