@@ -252,6 +252,20 @@ def test_a_chart_is_read_when_units_are_asked_without_a_list_word(tokenizer):
     assert count.answer_type == "count" and not [c for c in generate(count, [hit(chart)], {}, {}) if c.kind == "list"]
 
 
+def test_units_are_read_from_a_table_header_and_may_start_with_a_figure(tokenizer):
+    """대변인실 draws each 담당관 as its own box, so only the staffing table's header names all three; and
+    "15분도시기획과" broke the chart line of 도시혁신균형실, since a name could not start with a figure."""
+    intent = intent_of(tokenizer, "대변인실 조직이 어떻게 돼? 담당관 몇 개야?")
+    staffing = table_chunk(["구분", "계", "홍보담당관", "공보담당관", "뉴미디어담당관"],
+                           [("정원", ["79", "21", "25", "33"]), ("현원", ["78", "21", "25", "32"])])
+    found = [c.items for c in generate(intent, [hit(staffing)], {}, {}) if c.kind == "list"]
+    assert ("홍보담당관", "공보담당관", "뉴미디어담당관") in found
+    chart = text_chunk("조직 : 6과 23팀\n미래혁신기획과 15분도시기획과 철도시설과\n5개팀(31명) 3개팀(19명) 4개팀(17명)")
+    units = intent_of(tokenizer, "도시혁신균형실 과가 몇 개야?")
+    found = [c for c in generate(units, [hit(chart)], {}, {}) if c.kind == "list"]
+    assert [c.items for c in found] == [("미래혁신기획과", "15분도시기획과", "철도시설과")]
+
+
 def test_extremes_skip_subtotals_and_excluded_rows(tokenizer):
     table = table_chunk(["세부사업명", "예산액"], [("인건비", ["2,824,210"]), ("행정 운영 경비 소계", ["3,910,882"]),
                                                  ("스마트라이프워크", ["476,367"]), ("메타버스 서울", ["9,790"]),

@@ -98,6 +98,8 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
                 out += column_lists(hit, rank, table_rows.get(key) or hit.chunk.rows)
             if intent.operation == "compare":
                 out += differences(hit, rank)
+            if intent.operation in ("list", "count") or intent.answer_type in UNIT_NAME_TYPES:
+                out += unit_names(hit, rank, intent.units)
         else:
             out += spans(hit, rank, whole_sentences=intent.answer_type == "reason",
                          following=following.get(hit.chunk.id, []))
@@ -594,7 +596,7 @@ def unit_names(hit: Hit, rank: int, units: tuple[str, ...]) -> list[Candidate]:
     name, only_names = _unit_patterns(units)
     names: list[str] = []
     first = ""
-    for line in hit.chunk.text.split("\n"):
+    for line in _chart_lines(hit.chunk):
         flat = compact(_HEAD_COUNT.sub("", line))
         if len(flat) < 3 or not only_names.fullmatch(flat):
             continue
@@ -607,10 +609,19 @@ def unit_names(hit: Hit, rank: int, units: tuple[str, ...]) -> list[Candidate]:
                       quote=first, items=tuple(names))]
 
 
+def _chart_lines(chunk: Chunk) -> list[str]:
+    """A text's lines; a table's header cells one by one, since a staffing or budget table heads its columns
+    with the units ("구분 | 계 | 홍보담당관 | 공보담당관") where the chart itself is drawn as separate boxes."""
+    if isinstance(chunk, TableChunk):
+        return chunk.columns[1:]
+    return chunk.text.split("\n")
+
+
 @lru_cache(maxsize=64)
 def _unit_patterns(units: tuple[str, ...]) -> tuple[re.Pattern, re.Pattern]:
     """One unit name ("전문교육과"), and a line made of nothing else; built once per set of suffixes asked."""
-    name = re.compile(r"[가-힣]{2,12}?(?:" + "|".join(sorted(units, key=len, reverse=True)) + ")")
+    # a name may start with a figure ("15분도시기획과")
+    name = re.compile(r"[0-9가-힣]{2,12}?(?:" + "|".join(sorted(units, key=len, reverse=True)) + ")")
     return name, re.compile(f"(?:{name.pattern})+")
 
 
