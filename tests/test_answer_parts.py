@@ -476,6 +476,16 @@ def test_lists_split_a_flow_chart_line_and_restart_at_circled_one():
     assert "사업추진 절차" in out[0].labels and "빈일자리청년취업지원금" in out[1].labels
 
 
+def test_lists_read_the_diamond_bullets_of_a_strategy_block():
+    # the Busan plans set their strategies with "◈" (226 lines) and "◇", which no list had read
+    lines = ["목 표", "일상이 안전한 시민행복도시 부산", "추진 전략", "◈ (안전+) 든든한 치안으로 일상이 안전한 부산 조성",
+             "◈ (안심+) 세심한 보호로 사회적 약자 안심 강화", "◈ (공감+) 참여와 협력으로 공감받는 자치경찰제 운영"]
+    c = lists(hit(text_chunk("추진 전략", section="정책목표 및 전략")), 0, lines)[0]
+    assert c.items == ("(안전+) 든든한 치안으로 일상이 안전한 부산 조성", "(안심+) 세심한 보호로 사회적 약자 안심 강화",
+                       "(공감+) 참여와 협력으로 공감받는 자치경찰제 운영")
+    assert "추진 전략" in c.labels
+
+
 def test_lists_count_circled_steps_as_one_kind():
     # "②".isdigit() is true in Python, so circled numbers were each read as a kind of their own
     lines = ["추진절차 시행주체 절차내용", "① 사업 참여신청 참여기업", "⇩", "② 기업 참여 승인 운영기관", "⇩",

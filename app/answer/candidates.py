@@ -28,7 +28,7 @@ _META_LINE = re.compile(r"^\(.*(?:기준|단위).*\)$")
 _TOC_LINE = re.compile(r"(?:[·.ㆍ∙・]{4,}|…{2,})\s*\d{1,3}$")
 # "기획재정부. (2023). 「2023년도 조세지출 기본계획」.": a reference list names sources, it answers nothing
 _REFERENCE_LINE = re.compile(r"\.\s*\((?:19|20)\d{2}[a-z]?\)\.")
-_ITEM = re.compile(r"^(?:\d{1,2}[.)]|[-－・◦▪○❍●•ㅇ□■▸▹]|[①-⑳]|[가-하][.)])\s*\S")
+_ITEM = re.compile(r"^(?:\d{1,2}[.)]|[-－・◦▪○❍●•ㅇ□■▸▹◈◇◊◆∘✔✓◾]|[①-⑳]|[가-하][.)])\s*\S")
 _SUB_ITEM = re.compile(r"^(?:[-－・◦▪•※▸▹]|\(\S+\))\s*")
 FIGURE_TYPES = ("amount", "count", "rate", "date")
 SPAN_WIDTHS = (1, 2, 3)
@@ -633,7 +633,7 @@ def _bullet_kind(line: str) -> str:
     return re.sub(r"\d+", "0", line[:2])[:2] if line[:1].isdigit() else line[:1]
 
 
-_BULLET = re.compile(r"^(?:[□■○◦❍●・·•▪ㅇ※\-－▸▹]\s*|\d{1,2}[.)]\s*|[①-⑳]\s*|[가-하][.)]\s*)+")
+_BULLET = re.compile(r"^(?:[□■○◦❍●・·•▪ㅇ※\-－▸▹◈◇◊◆∘✔✓◾]\s*|\d{1,2}[.)]\s*|[①-⑳]\s*|[가-하][.)]\s*)+")
 
 
 def unbullet(text: str) -> str:
