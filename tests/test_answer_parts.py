@@ -937,6 +937,30 @@ def test_reports_named_together_are_each_read(tokenizer):
     assert list(prep.per_file) == ["a.pdf", "b.pdf"]
 
 
+class ReadOnView(CountingView):
+    """One chunk that stops mid-sentence; the next chunk's lines finish the sentence on their fourth line."""
+    CHUNK = text_chunk("○ “데이터기반 분야” 8개 세부사업의 세출예산은 약 29억 5천만원 감액(△18.83%) 편성되었으며,\n"
+                       "디지털정책관 사업비의 8.3%를 차지함. 주요 감액 요인으로는", section="(2) 정책사업 분야")
+    FOLLOWING = ("빅데이터 서비스", "플랫폼 3단계가", "구축 완료되어 해당", "예산을 미편성한 것으로 파악됨.", "○ 다음 분야")
+
+    def hits(self, question, files, k):
+        return [hit(self.CHUNK)]
+
+    def following_lines(self, chunk_id, n):
+        return list(self.FOLLOWING[:n])
+
+
+def test_a_reason_reads_on_into_the_next_chunk_to_the_end_of_its_sentence(tokenizer):
+    """디지털정책관 p.9: "주요 감액 요인으로는" ends a chunk, and only three lines of the next were read, so the
+    answer stopped at "해당 예산을" before the reason ("미편성")."""
+    from app.answer import prepare
+
+    prep = prepare(ReadOnView(tokenizer, [Doc("a.pdf", "2024 디지털정책관 예산안 검토보고")]),
+                   "데이터기반 분야 예산 왜 줄었어?", ["a.pdf"])
+    first = next(c for c in prep.candidates if c.kind == "span" and c.text.startswith("○ “데이터기반"))
+    assert first.after.endswith("미편성한 것으로 파악됨")
+
+
 def test_a_table_of_contents_line_is_no_answer():
     """ "기획관 당면 현안 몇 개고 뭐야" was answered "Ⅵ. 당면 현안 ······ 21 Ⅰ. 기본현황 …": the contents page."""
     chunk = text_chunk("Ⅵ. 당면 현안 ························· 21\nⅤ. 주요 업무 …… 9\nⅠ. 기본현황\n"

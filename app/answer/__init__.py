@@ -22,7 +22,7 @@ from ingest.models import TableChunk
 from ingest.normalize import compact
 
 from ..models import ABSTAIN_TEXT, Answer, Citation, Evidence
-from .candidates import AFTER_LINES, Candidate, generate
+from .candidates import READ_ON_LINES, Candidate, generate
 from .compose import Composition, compose
 from .features import QuestionFacts, features, question_facts
 from .intent import Intent, parse_intent
@@ -102,7 +102,7 @@ def _scored_features(intent: Intent, hits: list[Hit], facts: QuestionFacts, retr
     lines = {(h.chunk.file, h.chunk.section): retrieval.section_lines(h.chunk.file, h.chunk.section) for h in hits}
     tables = {(h.chunk.file, h.chunk.table_id): retrieval.table_rows(h.chunk.file, h.chunk.table_id)
               for h in hits if isinstance(h.chunk, TableChunk)}
-    following = {h.chunk.id: retrieval.following_lines(h.chunk.id, AFTER_LINES) for h in hits}
+    following = {h.chunk.id: retrieval.following_lines(h.chunk.id, READ_ON_LINES) for h in hits}
     cands = generate(intent, hits, lines, tables, following)
     for c in cands:
         c.features = features(c, facts)

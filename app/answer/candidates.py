@@ -33,6 +33,7 @@ _SUB_ITEM = re.compile(r"^(?:[-－・◦▪•※▸▹]|\(\S+\))\s*")
 FIGURE_TYPES = ("amount", "count", "rate", "date")
 SPAN_WIDTHS = (1, 2, 3)
 AFTER_LINES = 3  # lines kept after a sentence, for answers that are read rather than looked up
+READ_ON_LINES = 2 * AFTER_LINES  # at most, for a reason whose sentence runs on past them
 MAX_LIST_ITEMS = 12
 LIST_CAPTION_LINES = 2
 
@@ -434,7 +435,7 @@ def _after(lines: list[str], start: int, whole_sentences: bool) -> list[str]:
     """The lines after a span: AFTER_LINES of them, and with `whole_sentences` on to the end of the sentence
     the last one leaves open (a PDF wraps "주요 감액 요인으로는 …" over lines, and the reason comes last)."""
     end = min(start + AFTER_LINES, len(lines))
-    while whole_sentences and start < end < min(start + 2 * AFTER_LINES, len(lines)) \
+    while whole_sentences and start < end < min(start + READ_ON_LINES, len(lines)) \
             and not _ENDED.search(lines[end - 1]):
         end += 1
     return lines[start:end]
