@@ -264,6 +264,8 @@ def test_units_are_read_from_a_table_header_and_may_start_with_a_figure(tokenize
     units = intent_of(tokenizer, "도시혁신균형실 과가 몇 개야?")
     found = [c for c in generate(units, [hit(chart)], {}, {}) if c.kind == "list"]
     assert [c.items for c in found] == [("미래혁신기획과", "15분도시기획과", "철도시설과")]
+    teams = intent_of(tokenizer, "도시혁신균형실 팀이 몇 개야?")  # "5개팀(31명) 3개팀(19명)" counts, names no team
+    assert not [c for c in generate(teams, [hit(chart)], {}, {}) if c.kind == "list"]
 
 
 def test_extremes_skip_subtotals_and_excluded_rows(tokenizer):

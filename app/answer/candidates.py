@@ -82,6 +82,9 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
     out: list[Candidate] = []
     seen_tables: set[tuple[str, str | None]] = set()
     listed: set[tuple[str, str | None]] = set()
+    listing = intent.operation in ("list", "count") or intent.answer_type == "list"
+    # "조직 어떻게 돼? 과 이름 알려줘" asks for the chart's units, though no list word says so
+    charting = listing or intent.answer_type in UNIT_NAME_TYPES
     for rank, hit in enumerate(hits):
         if isinstance(hit.chunk, TableChunk):
             out += cells(hit, rank, figures_only=intent.answer_type in FIGURE_TYPES)
@@ -94,24 +97,22 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
                     out += filtered(hit, rank, whole, intent.direction)
                 else:
                     out += extremes(hit, rank, whole, intent.direction) + row_extremes(hit, rank, intent)
-            if (intent.operation in ("list", "count") or intent.answer_type == "list") and key not in listed:
+            if listing and key not in listed:
                 listed.add(key)  # a table of several chunks lists all its rows, once, at its best chunk's rank
                 out += column_lists(hit, rank, table_rows.get(key) or hit.chunk.rows)
             if intent.operation == "compare":
                 out += differences(hit, rank)
-            if intent.operation in ("list", "count") or intent.answer_type in UNIT_NAME_TYPES:
+            if charting:
                 out += unit_names(hit, rank, intent.units)
         else:
             out += spans(hit, rank, whole_sentences=intent.answer_type == "reason",
                          following=following.get(hit.chunk.id, []))
             if intent.operation == "compare":
                 out += span_differences(hit, rank, intent.terms)
-            listing = intent.operation in ("list", "count") or intent.answer_type == "list"
             if listing:
                 out += lists(hit, rank, section_lines.get((hit.chunk.file, hit.chunk.section), []))
                 out += labelled_items(hit, rank)
-            # "조직 어떻게 돼? 과 이름 알려줘" asks for the chart's units, though no list word says so
-            if listing or intent.answer_type in UNIT_NAME_TYPES:
+            if charting:
                 out += unit_names(hit, rank, intent.units)
     return out
 
@@ -621,8 +622,8 @@ def _chart_lines(chunk: Chunk) -> list[str]:
 @lru_cache(maxsize=64)
 def _unit_patterns(units: tuple[str, ...]) -> tuple[re.Pattern, re.Pattern]:
     """One unit name ("전문교육과"), and a line made of nothing else; built once per set of suffixes asked."""
-    # a name may start with a figure ("15분도시기획과")
-    name = re.compile(r"[0-9가-힣]{2,12}?(?:" + "|".join(sorted(units, key=len, reverse=True)) + ")")
+    # a name may start with a figure ("15분도시기획과"), but "5개팀" counts teams and names none
+    name = re.compile(r"\d*[가-힣]{2,12}?(?:" + "|".join(sorted(units, key=len, reverse=True)) + ")")
     return name, re.compile(f"(?:{name.pattern})+")
 
 
