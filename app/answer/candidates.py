@@ -450,7 +450,12 @@ YEAR_MARK = re.compile(r"(20\d{2})|[’'‘`](\d{2})(?!\d)")  # "2024", "’24"
 
 def years_of(text: str) -> list[int]:
     """The years `text` names, in order: "’25년 … (’24년" -> [2025, 2024]."""
-    return [int(m.group(1) or f"20{m.group(2)}") for m in YEAR_MARK.finditer(text)]
+    return [_year(m) for m in YEAR_MARK.finditer(text)]
+
+
+def _year(m: re.Match) -> int:
+    """The year a YEAR_MARK match (or a pattern built on it) reads: "2024" or "’24" -> 2024."""
+    return int(m.group(1) or f"20{m.group(2)}")
 
 
 def span_differences(hit: Hit, rank: int, terms: tuple[str, ...] = ()) -> list[Candidate]:
@@ -499,13 +504,13 @@ def _label_key(label: str) -> str:
     return re.sub(r"[^가-힣A-Za-z]", "", YEAR_MARK.sub("", label))
 
 
-_YEAR_AFTER = re.compile(r"\s*\(\s*(?:(20\d{2})|[’'‘`](\d{2})(?!\d))")
+_YEAR_AFTER = re.compile(rf"\s*\(\s*(?:{YEAR_MARK.pattern})")
 
 
 def _year_of(text: str, figure: re.Match) -> int | None:
     """The year a figure is of: printed just after it ("34명(’19)"), else the last one before it ("2019년 34명")."""
     if m := _YEAR_AFTER.match(text, figure.end()):
-        return int(m.group(1) or f"20{m.group(2)}")
+        return _year(m)
     return _last_year(text[:figure.start()])
 
 
