@@ -19,6 +19,7 @@ from app.models import ABSTAIN_TEXT
 
 FILE_000 = "2025_서울시재단_주요업무보고.pdf"
 FILE_001 = "2024_서울디지털재단_주요업무보고.pdf"
+FILE_002 = "2025_디지털도시국_주요업무보고.pdf"
 FILE_004 = "2024_디지털정책관_예산안검토보고.pdf"
 FIGURE_CHARS = 200
 
@@ -69,6 +70,14 @@ def test_prose_budget_line(engine):
     a = _ask(engine, "서울시재단 AI 행정 연구개발 사업예산은 얼마야?")
     assert "254,600천원" in a.answer
     assert a.citations[0].file == FILE_000 and a.evidence[0].page == a.citations[0].page
+
+
+def test_a_sub_bullet_answers_under_the_program_it_sits_under(engine):
+    # p.6: "- 소요예산 : 153백만원" names its program only through the "o … 용량제 시범 운영" item above it;
+    # the 용량제 column of the table beside it (55백만원) answered before
+    a = _ask(engine, "디지털도시국 생성형 AI 이용료 용량제 시범운영 소요예산 얼마야?")
+    assert "153백만원" in a.answer and len(a.answer) <= FIGURE_CHARS
+    assert (a.evidence[0].file, a.evidence[0].page) == (FILE_002, 6)
 
 
 def test_unanswerable_questions_abstain(engine):

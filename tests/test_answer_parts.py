@@ -16,6 +16,7 @@ from app.answer.candidates import (
     generate,
     is_total,
     lists,
+    outline_parents,
     row_extremes,
     span_differences,
     spans,
@@ -449,6 +450,25 @@ def test_spans_keep_a_bullet_with_its_sub_bullets():
     chunk = text_chunk("□ 시범학교 선정\n- (선정대상) 잠일초등학교\n- 공고(8.20.)")
     texts = [c.text for c in spans(hit(chunk), 0)]
     assert "□ 시범학교 선정 - (선정대상) 잠일초등학교" in texts
+
+
+def test_outline_parents_nest_items_under_the_item_above():
+    # 2025 디지털도시국 p.6: "- 소요예산 : 153백만원" names its program only through the "o" item above it
+    lines = ["□ 추진현황", "o 생성형 AI 이용료 지원 용량제 시범 운영(추경사업)", "- 추진방향", "▶ 구독제를 통해",
+             "- 소요예산 : 153백만원", "이어지는 줄", "o AI 역량 강화환경 조성", "- AI 특강(4회)"]
+    assert outline_parents(lines) == ["", lines[0], lines[1], lines[2], lines[1], lines[1], lines[0], lines[6]]
+
+
+def test_a_sub_bullet_is_covered_by_the_item_it_sits_under(tokenizer):
+    """The item's words count for the question where the sentence's own do not."""
+    chunk = text_chunk("o 생성형 AI 이용료 지원 용량제 시범 운영(추경사업)\n- 추진방향\n"
+                       "- 소요예산 : 153백만원(본예산 52백만원, 추경 101백만원)\n- 추진일정")
+    facts = question_facts(intent_of(tokenizer, "용량제 시범운영 소요예산 얼마야?"), lambda t: True, 1.0)
+    found = {c.text: c for c in spans(hit(chunk), 0)}
+    line = found["- 소요예산 : 153백만원(본예산 52백만원, 추경 101백만원)"]
+    assert line.parent.startswith("o 생성형 AI") and features(line, facts)["parent_cov"] > 0.5
+    top = found["o 생성형 AI 이용료 지원 용량제 시범 운영(추경사업)"]
+    assert top.parent == "" and features(top, facts)["parent_cov"] == 0
 
 
 def test_reason_spans_run_on_to_the_end_of_their_sentence():

@@ -56,6 +56,7 @@ class Candidate:
     items: tuple[str, ...] = ()  # lists: the names listed, all of them (the text shows the first few)
     after: str = ""  # spans: the lines that follow in the chunk
     before: str = ""  # spans: the line before (a reason is often stated just above the measure)
+    parent: str = ""  # spans: the outline item its first line sits under ("o 용량제 시범 운영" over "- 소요예산 : …")
     table_row: TableRow | None = None
     features: dict[str, float] = field(default_factory=dict)
     probability: float = 0
@@ -416,6 +417,7 @@ def spans(hit: Hit, rank: int, whole_sentences: bool = False, following: list[st
     the lines after it run on to the end of the sentence they leave open, into the next chunk if need be."""
     lines = pieces(hit.chunk.text)
     read_on = lines + pieces("\n".join(following))
+    parents = outline_parents(lines)
     out = []
     for i in range(len(lines)):
         for width in SPAN_WIDTHS:
@@ -424,7 +426,33 @@ def spans(hit: Hit, rank: int, whole_sentences: bool = False, following: list[st
             text = " ".join(lines[i:i + width])
             out.append(Candidate(kind="span", hit=hit, rank=rank, labels=text, text=text, quote=text,
                                  after=" ".join(_after(read_on, i + width, whole_sentences)),
-                                 before=lines[i - 1] if i else ""))
+                                 before=lines[i - 1] if i else "", parent=parents[i]))
+    return out
+
+
+# Outline markers from the outermost in: Korean reports nest □ over ○/ㅇ over - over ▶/·/* (a wrapped
+# line or a sentence carries no marker and stays under its item's parent).
+_OUTLINE = (re.compile(r"^[□■◉❖]"), re.compile(r"^(?:[○ㅇ◦❍●◈]|[oO]\s)"), re.compile(r"^[-－‐∙]"),
+            re.compile(r"^[▶▸▹·•▪*※]"))
+
+
+def _outline_level(line: str) -> int | None:
+    return next((i for i, rx in enumerate(_OUTLINE) if rx.match(line)), None)
+
+
+def outline_parents(lines: list[str]) -> list[str]:
+    """Per line, the nearest line above it one or more outline levels out ("" at the top)."""
+    stack: list[tuple[int, str]] = []
+    out = []
+    for line in lines:
+        level = _outline_level(line)
+        if level is None:
+            out.append(out[-1] if out else "")
+            continue
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        out.append(stack[-1][1] if stack else "")
+        stack.append((level, line))
     return out
 
 

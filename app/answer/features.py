@@ -23,7 +23,7 @@ from .candidates import (
 from .intent import Intent
 
 FEATURES = (
-    "own_cov", "phrase_cov", "row_cov", "col_cov", "ctx_cov", "all_cov", "row_col", "part_cov", "row_exact", "col_exact",
+    "own_cov", "phrase_cov", "row_cov", "col_cov", "ctx_cov", "all_cov", "parent_cov", "row_col", "part_cov", "row_exact", "col_exact",
     "rank_inv", "fused_rel", "dense",
     "type_fit", "type_clash", "has_figure", "near_figure", "lead_cov", "tail_type_fit", "reason_cue", "enumeration",
     "year_fit", "year_clash", "year_missing",
@@ -163,6 +163,8 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         "col_cov": col_cov,
         "ctx_cov": max(0, whole - own),
         "all_cov": whole,
+        # a "- 소요예산 : 153백만원" line names its program only through the item it sits under
+        "parent_cov": max(0, coverage(intent, f"{c.labels} {c.parent} {context}") - whole) if c.parent else 0,
         "row_col": row_cov * col_cov,
         "part_cov": _part_coverage(c, intent),
         "row_exact": float(bool(c.row) and len(compact(c.row)) >= 2 and compact(c.row) in q.compact_question),
