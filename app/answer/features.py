@@ -163,8 +163,9 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         "col_cov": col_cov,
         "ctx_cov": max(0, whole - own),
         "all_cov": whole,
-        # a "- 소요예산 : 153백만원" line names its program only through the item it sits under
-        "parent_cov": max(0, coverage(intent, f"{c.labels} {c.parent} {context}") - whole) if c.parent else 0,
+        # a "- 소요예산 : 153백만원" line names its program only through the item it sits under; more text
+        # only matches more words, so the difference is never negative
+        "parent_cov": coverage(intent, f"{c.labels} {c.parent} {context}") - whole if c.parent else 0,
         "row_col": row_cov * col_cov,
         "part_cov": _part_coverage(c, intent),
         "row_exact": float(bool(c.row) and len(compact(c.row)) >= 2 and compact(c.row) in q.compact_question),
