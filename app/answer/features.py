@@ -161,7 +161,7 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         "phrase_cov": _phrase_coverage(intent, c.labels),
         "row_cov": row_cov,
         "col_cov": col_cov,
-        "ctx_cov": max(0, whole - own),
+        "ctx_cov": whole - own,  # `whole` reads the labels and more, so it matches at least their words
         "all_cov": whole,
         # a "- 소요예산 : 153백만원" line names its program only through the item it sits under; more text
         # only matches more words, so the difference is never negative
