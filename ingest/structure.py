@@ -147,7 +147,21 @@ def header_row_count(rows: list[list[str]]) -> int:
     for i, row in enumerate(rows[:5]):
         if _is_data_row(row):
             return min(max(i, 1), 4) if i else 0
-    return 1
+    return 0 if len(rows) > 1 and _opens_text_body(rows[0], rows[1]) else 1
+
+
+PROSE_CELL_CHARS = 25  # letters: a cell this long is a sentence or a list of names, never a column's name
+
+
+def _opens_text_body(first: list[str], second: list[str]) -> bool:
+    """A table of words only may have no header row: its first row is numbered 1 above a 2 ("1 | 「국립자연유산원
+    건립」 | / 핵심현안"), or holds a sentence over another sentence ("완료 (5) | 방법순찰 필요지역 분석, …")."""
+    pairs = list(zip(first, second))
+    if any(a.strip() == "1" and b.strip() == "2" for a, b in pairs):
+        return True
+    if len({compact(c) for c in first if compact(c)}) < 2:  # a title spanning the table
+        return False
+    return any(len(compact(a)) >= PROSE_CELL_CHARS and len(compact(b)) >= PROSE_CELL_CHARS for a, b in pairs[1:])
 
 
 _FRAGMENT = re.compile(r"[가-힣](?: [가-힣])?")  # an OCR-split piece of a letter-spaced label: "집 형" | "행 액"

@@ -9,6 +9,7 @@ import pytest
 from app.answer import citations, evidence
 from app.answer.candidates import (
     Candidate,
+    category_rows,
     cells,
     differences,
     extremes,
@@ -101,6 +102,9 @@ BUDGET = table_chunk(["구분", "2025 예산현액", "2024 최종예산", "증�
     # which of the two named sides is higher, not the rows that increased ("어디" + 증가 read as a filter)
     ("생계급여랑 노인일자리 중에 2024년 예산 증가율 어디가 더 높아?", "rate", "compare"),
     ("작년보다 더 늘어난 부서 어디야?", "list", "filter"),
+    # the marked members of a set, however many: was a text lookup answered with the issues' heading
+    ("현안 중에 신규사업으로 분류된 건 뭐야?", "list", "list"),
+    ("총사업비 중에 국비로 지원된 건 얼마야?", "amount", "lookup"),
     # a role in a unit's name ("청렴담당관") names whose budget is asked; 얼마 asks an amount, not a person
     ("감사위원회 올해 예산 총액이랑 그중 청렴담당관 몫은 얼마야?", "amount", "lookup"),
     ("기획관 빅데이터통계담당관 2025년 세출 예산 얼마야?", "amount", "lookup"),
@@ -175,6 +179,29 @@ def test_which_rows_decreased_is_a_filter(tokenizer):
 
 
 # ------------------------------------------------------------------ generators
+
+
+ISSUES = table_chunk(["구분", "연번", "현안", "분류"], [
+    ("현안", ["1", "「국립자연유산원 건립」부산 유치", "/ 핵심현안"]),
+    ("현안", ["2", "맥도생태공원 습지복원 사업", "/ 신규사업"]),
+    ("현안", ["3", "「낙동선셋 화명에코파크」 조성", "/ 핵심현안"]),
+    ("현안", ["4", "을숙도 유아숲체험원 프로그램 운영", "/ 신규사업"]),
+], page=23)
+
+
+def test_a_tag_column_picks_the_rows_it_marks_with_a_question_word(tokenizer):
+    intent = intent_of(tokenizer, "현안 중에 신규사업으로 분류된 건 뭐야?")
+    found = category_rows(hit(ISSUES), 0, ISSUES.rows, intent.terms)
+    # 현안 is half of the other tag, 핵심현안: a shared word, not the tag named
+    assert [c.value for c in found] == ["/ 신규사업"]
+    assert (found[0].kind, found[0].column, found[0].page) == ("tagged", "분류", 23)
+    assert found[0].items == ("맥도생태공원 습지복원 사업", "을숙도 유아숲체험원 프로그램 운영")
+
+
+def test_a_column_of_names_is_no_tag_column():
+    # every row names its own issue, so no cell of that column marks a group of rows
+    assert category_rows(hit(ISSUES), 0, ISSUES.rows, ("유아숲체험원",)) == []
+    assert category_rows(hit(ISSUES), 0, ISSUES.rows, ("사업",)) == []  # half of 신규사업 is no tag named
 
 def test_cells_carry_value_row_column_unit():
     found = {(c.row, c.column): c for c in cells(hit(BUDGET), 0)}

@@ -501,3 +501,14 @@ def test_control_characters_in_hwp_paragraphs_read_as_spaces():
     from ingest.hwp_reader import _lines
 
     assert _lines("탄소중립\x07실현\x1f\n\x00\n재정융자") == ["탄소중립 실현", "재정융자"]
+
+
+def test_a_status_table_without_header_keeps_its_first_row():
+    """2024 서울디지털재단 p.7 prints "완료 (5) | 방법순찰 …, 공공 도서관 최적 입지 분석, …" with no header above it;
+    that row was read as the column names, so "완료된 건 뭐뭐야" found only 진행 중 and 추가 접수."""
+    path = CORPUS / "2024_서울디지털재단_주요업무보고.pdf"
+    chunks, _ = ingest_file(path, load_manifest(CORPUS)[path.name])
+    tables = [c for c in chunks if isinstance(c, TableChunk) and c.page == 7 and any(r.header == "진행 중 (3)" for r in c.rows)]
+    assert len(tables) == 1
+    done = next(r for r in tables[0].rows if r.header == "완료 (5)")
+    assert "공공 도서관 최적 입지" in " ".join(done.values)

@@ -255,3 +255,32 @@ def test_a_header_row_naming_every_column_is_kept_over_a_second_header_row():
     rows = [["구분", "광안대로", "거가대로", "부산항대교"], ["규모 (km,m)", "L=7.42", "L=8.20", "L=3.37"]]
     labels = merge_headers(rows, 4, [[1, 1, 1, 1], [1, 1, 1, 1]])
     assert labels[1:] == ["광안대로 L=7.42", "거가대로 L=8.20", "부산항대교 L=3.37"]
+
+
+def test_a_text_table_numbered_from_its_first_row_has_no_header_row():
+    # 2025 낙동강관리본부 p.23: the issues table prints no header; its first row is issue 1
+    grid = Grid(rows=[["1", "「국립자연유산원 건립」부산 유치", "/ 핵심현안"],
+                      ["2", "맥도생태공원 습지복원 사업(엄궁대교 대체서식지)", "/ 신규사업"],
+                      ["3", "「낙동선셋 화명에코파크」 조성", "/ 핵심현안"]], page=23)
+    table = build_table(grid, "", "", "", "", "d", 1)
+    assert len(table.rows) == 3
+    assert table.rows[0].values[-1] == "/ 핵심현안"
+    assert "국립자연유산원" in " ".join([table.rows[0].header, *table.rows[0].values])
+
+
+def test_a_sentence_over_a_sentence_is_a_body_row_not_a_header():
+    # 2024 서울디지털재단 p.7: "완료 (5)" is the first of three status rows, each naming its analyses
+    grid = Grid(rows=[["완료 (5)", "방법순찰 필요지역 분석(자치경찰위원회), 공공 도서관 최적 입지 분석(중랑구), 레드로드 조성사업 효과 분석(마포구)"],
+                      ["진행 중 (3)", "배출가스 및 공회전 단속 최적 지역 분석(기후환경본부), 주요 공원 이용객 특성 분석(푸른도시여가국)"]],
+                page=7)
+    table = build_table(grid, "", "", "", "", "d", 1)
+    assert [r.header for r in table.rows] == ["완료 (5)", "진행 중 (3)"]
+
+
+def test_a_text_table_with_short_column_names_keeps_its_header():
+    grid = Grid(rows=[["구분", "주요내용"],
+                      ["추진배경", "스마트 도시 전환과 디지털 환경 변화에 대한 효과적 대응 필요"],
+                      ["사업내용", "디지털역량 실태조사, 자치구 스마트도시 현황진단, 서비스 기획 등"]], page=3)
+    table = build_table(grid, "", "", "", "", "d", 1)
+    assert table.columns == ["구분", "주요내용"]
+    assert [r.header for r in table.rows] == ["추진배경", "사업내용"]

@@ -40,7 +40,7 @@ LIST_CAPTION_LINES = 2
 
 @dataclass
 class Candidate:
-    kind: str  # cell | row | extreme | difference | span | list
+    kind: str  # cell | row | extreme | difference | span | list | filter | tagged
     hit: Hit
     rank: int  # retrieval rank of its chunk, 0-based
     labels: str  # what the candidate says about itself: row + column headers, or its own sentence(s)
@@ -100,7 +100,8 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
                     out += extremes(hit, rank, whole, intent.direction) + row_extremes(hit, rank, intent)
             if listing and key not in listed:
                 listed.add(key)  # a table of several chunks lists all its rows, once, at its best chunk's rank
-                out += column_lists(hit, rank, table_rows.get(key) or hit.chunk.rows)
+                whole = table_rows.get(key) or hit.chunk.rows
+                out += column_lists(hit, rank, whole) + category_rows(hit, rank, whole, intent.terms)
             if intent.operation == "compare":
                 out += differences(hit, rank)
             if charting:
@@ -345,6 +346,43 @@ def filtered(hit: Hit, rank: int, table: list[TableRow], direction: str) -> list
             row=picked[0].header, column=col, direction=direction, table_row=picked[0], group=len(signed),
         ))
     return out
+
+
+CATEGORY_CHARS = 12  # letters: a category cell is a short tag ("신규사업", "미선정"), not a name
+_WORDLESS = re.compile(r"[^0-9a-z가-힣]")
+
+
+def category_rows(hit: Hit, rank: int, table: list[TableRow], terms: tuple[str, ...]) -> list[Candidate]:
+    """ "현안 중 신규사업으로 분류된 건": the rows a tag column marks with a word of the question."""
+    chunk = hit.chunk
+    body = [r for r in table if not sums_rows(r)]
+    words = [t for t in terms if len(t) >= 2 and not t.isdigit()]
+    shared_header = len({r.header for r in body}) == 1  # "VI" down a merged first column names no row
+    out = []
+    for j, col in enumerate(chunk.value_columns):
+        tags = [compact(r.values[j]).lower() if j < len(r.values) else "" for r in body]
+        kinds = {t for t in tags if t}
+        if not 2 <= len(kinds) <= len(body) / 2 or any(len(k) > CATEGORY_CHARS or value_of(k) is not None for k in kinds):
+            continue
+        for kind in sorted(kinds):
+            # the question must name the tag, not share a syllable pair with it ("ai" is not the tag "비전ai")
+            if sum(len(w) for w in words if w in kind) * 2 <= len(_WORDLESS.sub("", kind)):
+                continue
+            picked = [r for r, t in zip(body, tags) if t == kind]
+            names = [_name_without(r, j, shared_header) for r in picked]
+            shown = "; ".join(names[:MAX_LIST_ITEMS])
+            out.append(Candidate(
+                kind="tagged", hit=hit, rank=rank, labels=f"{picked[0].values[j]} {col}", text=f"{len(picked)}개: {shown}",
+                quote=_row_quote(chunk, picked[0]), value=picked[0].values[j].strip(), row=picked[0].header, column=col,
+                table_row=picked[0], group=len(body), items=tuple(names),
+            ))
+    return out
+
+
+def _name_without(row: TableRow, j: int, shared_header: bool) -> str:
+    """The row's labels without its cell in column `j` (the tag it was picked by)."""
+    texts = [v for i, v in enumerate(row.values) if i != j and v.strip() and value_of(v) is None and len(v) <= 60]
+    return " ".join(texts if shared_header and texts else [row.header, *texts]).strip()
 
 
 # "합계", or the last label of a header path ("재원별 사업비(백만원) 합계"); "일반회계" is no total

@@ -29,11 +29,11 @@ FEATURES = (
     "year_fit", "year_clash", "year_missing",
     "total_match", "total_unasked",
     "heading", "length",
-    "is_cell", "is_row", "is_extreme", "is_difference", "is_span", "is_list", "is_filter",
+    "is_cell", "is_row", "is_extreme", "is_difference", "is_span", "is_list", "is_filter", "is_tagged",
     "op_fit", "op_clash", "direction_fit", "change_fit", "group_size", "aggregate", "unit_items",
     "unknown_terms", "no_terms", "missing_rare",
 )
-KINDS = ("cell", "row", "extreme", "difference", "span", "list", "filter")
+KINDS = ("cell", "row", "extreme", "difference", "span", "list", "filter", "tagged")
 OP_KIND = {"superlative": "extreme", "compare": "difference", "list": "list", "count": "list", "filter": "filter"}
 GROUP_SCALE = 20  # rows: an extreme over this many rows or more is as telling as it gets
 ENUMERATION_SCALE = 5  # items: a sentence naming this many things side by side reads as a list
@@ -87,7 +87,7 @@ def _folded(text: str) -> str:
 
 def value_types(c: Candidate) -> frozenset[str]:
     """Kinds of answer a candidate can give: amount, count, rate, date, person, place, reason, list."""
-    if c.kind in ("list", "filter"):
+    if c.kind in ("list", "filter", "tagged"):
         return frozenset({"list", "count"})
     if c.kind in ("cell", "extreme", "difference"):
         col = compact(c.column)
@@ -210,7 +210,7 @@ def _enumeration(c: Candidate, intent: Intent) -> float:
     """For a list question, how many items a sentence names side by side (lists generated apart score 1)."""
     if intent.answer_type != "list" and intent.operation not in ("list", "count"):
         return 0
-    if c.kind in ("list", "filter"):
+    if c.kind in ("list", "filter", "tagged"):
         return 1
     if c.kind != "span":
         return 0

@@ -124,6 +124,8 @@ def parse_intent(
     operation = _operation(morphs)
     if _says_list(question) and operation != "filter":  # "줄어든 항목 뭐뭐야" lists the rows a filter keeps
         operation = "list"
+    if operation == "lookup" and _PICKED_AMONG.search(question):
+        operation = "list"
     answer_type = "list" if operation in ("list", "filter") else _answer_type(morphs, operation)
     parts, part_types = _parts(morphs, drop, tuple(terms), operation, answer_type)
     if operation in ("superlative", "filter") and any(t.endswith("사업") for t in terms):
@@ -209,6 +211,10 @@ def _terms(morphs: list[tuple[str, str]], drop: frozenset[str]) -> list[str]:
 
 
 _COUNTED_WHAT = re.compile(r"(?:\d+|[한두세네다섯여섯일곱여덟아홉열])\s*(?:개|종|가지|곳|건|개소)[가는이고]?\s*(?:뭐|무엇|어디|어떤)")
+
+
+# "현안 중에 신규사업으로 분류된 건 뭐야": the things of a set that carry a mark, however many
+_PICKED_AMONG = re.compile(r"(?<![가-힣])중(?:에|에서)?\s.*(?:된|인)\s*(?:건|게|거|것)\s*(?:은|는|이|가)?\s*(?:뭐|무엇|어떤|어디)")
 
 
 def _says_list(question: str) -> bool:

@@ -70,7 +70,7 @@ def render(chosen: list[Candidate], answer_type: str, terms: tuple[str, ...] = (
     limit = limit_for(answer_type)
     if len(chosen) == 1:
         only = chosen[0]
-        if only.kind == "list":
+        if only.kind in ("list", "tagged"):
             return trim(only.text, limit)  # the count leads; items run on as far as they fit
         if only.kind == "span" and answer_type == "reason":
             text = f"{unbullet(only.before)} {with_row(only)}" if only.before else with_row(only)
