@@ -353,7 +353,8 @@ _WORDLESS = re.compile(r"[^0-9a-z가-힣]")
 
 
 def category_rows(hit: Hit, rank: int, table: list[TableRow], terms: tuple[str, ...]) -> list[Candidate]:
-    """ "현안 중 신규사업으로 분류된 건": the rows a tag column marks with a word of the question."""
+    """ "현안 중 신규사업으로 분류된 건": the rows that a column of short repeated tags marks with the tag the question
+    names (its words cover more than half the tag's letters)."""
     chunk = hit.chunk
     body = [r for r in table if not sums_rows(r)]
     words = [t for t in terms if len(t) >= 2 and not t.isdigit()]
