@@ -100,8 +100,8 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
                     out += extremes(hit, rank, whole, intent.direction) + row_extremes(hit, rank, intent)
             if listing and key not in listed:
                 listed.add(key)  # a table of several chunks lists all its rows, once, at its best chunk's rank
-                whole = table_rows.get(key) or hit.chunk.rows
-                out += column_lists(hit, rank, whole) + category_rows(hit, rank, whole, intent.terms)
+                every_row = table_rows.get(key) or hit.chunk.rows
+                out += column_lists(hit, rank, every_row) + category_rows(hit, rank, every_row, intent.terms)
             if intent.operation == "compare":
                 out += differences(hit, rank)
             if charting:
@@ -141,8 +141,12 @@ def unit_for(chunk: TableChunk, column: str, value: str) -> str:
 
 def row_text_labels(row: TableRow) -> str:
     """The row header and the row's text cells (a program name in a budget list is a text cell)."""
-    texts = [v for v in row.values if v.strip() and value_of(v) is None and len(v) <= 60]
-    return " ".join([row.header, *texts])
+    return " ".join([row.header, *_text_cells(row)])
+
+
+def _text_cells(row: TableRow, skip: int | None = None) -> list[str]:
+    """The row's cells that name rather than measure (no figure, at most 60 characters), but column `skip`."""
+    return [v for i, v in enumerate(row.values) if i != skip and v.strip() and value_of(v) is None and len(v) <= 60]
 
 
 _SUBTOTAL = re.compile(r"(?:소계|합계|총계|총괄)$")
@@ -382,7 +386,7 @@ def category_rows(hit: Hit, rank: int, table: list[TableRow], terms: tuple[str, 
 
 def _name_without(row: TableRow, j: int, shared_header: bool) -> str:
     """The row's labels without its cell in column `j` (the tag it was picked by)."""
-    texts = [v for i, v in enumerate(row.values) if i != j and v.strip() and value_of(v) is None and len(v) <= 60]
+    texts = _text_cells(row, skip=j)
     return " ".join(texts if shared_header and texts else [row.header, *texts]).strip()
 
 

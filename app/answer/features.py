@@ -34,6 +34,7 @@ FEATURES = (
     "unknown_terms", "no_terms", "missing_rare",
 )
 KINDS = ("cell", "row", "extreme", "difference", "span", "list", "filter", "tagged")
+ROW_SET_KINDS = ("list", "filter", "tagged")  # kinds that answer with several rows or items, counted
 OP_KIND = {"superlative": "extreme", "compare": "difference", "list": "list", "count": "list", "filter": "filter"}
 GROUP_SCALE = 20  # rows: an extreme over this many rows or more is as telling as it gets
 ENUMERATION_SCALE = 5  # items: a sentence naming this many things side by side reads as a list
@@ -87,7 +88,7 @@ def _folded(text: str) -> str:
 
 def value_types(c: Candidate) -> frozenset[str]:
     """Kinds of answer a candidate can give: amount, count, rate, date, person, place, reason, list."""
-    if c.kind in ("list", "filter", "tagged"):
+    if c.kind in ROW_SET_KINDS:
         return frozenset({"list", "count"})
     if c.kind in ("cell", "extreme", "difference"):
         col = compact(c.column)
@@ -210,7 +211,7 @@ def _enumeration(c: Candidate, intent: Intent) -> float:
     """For a list question, how many items a sentence names side by side (lists generated apart score 1)."""
     if intent.answer_type != "list" and intent.operation not in ("list", "count"):
         return 0
-    if c.kind in ("list", "filter", "tagged"):
+    if c.kind in ROW_SET_KINDS:
         return 1
     if c.kind != "span":
         return 0
