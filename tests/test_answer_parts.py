@@ -610,6 +610,19 @@ def test_a_long_sentence_is_cut_around_the_window_that_holds_the_asked_figure(to
     assert len(text) <= FIGURE_CHARS and "125,286건" in text
 
 
+def test_a_long_sentence_is_cut_where_the_asked_year_states_its_figure(tokenizer):
+    # 2024 예산안 검토보고 p.19: the window of the most question words held "2019~2021년 … 60억원" and cut
+    # "2022~2023년에는 2년간 총 12억원" off after "2년간".
+    intent = intent_of(tokenizer, "생활현장 스마트시티 특구로 2022~2023년 관악구에 얼마 투입했어?", years=(2022, 2023))
+    sentence = ("한편 서울시는 ‘사물인터넷 도시조성’의 일환으로 ‘생활현장 스마트 시티 특구 조성’을 2019년부터 추진해 왔는데, "
+                "2019~2021년에는 3년간 총 60억원(시비 30억원, 구비 30억원)을 투입하여 성동구와 양천구를 스마트시티 특구로 "
+                "지정하고 안전․교통․복지․환경 등 다양한 분야의 디지털전환 사업 서비스를 추진하였으며, 2022~2023년에는 2년간 "
+                "총 12억원(시비 10억원, 구비 2억원)을 투입하여 관악구를 대상으로 스마트경로당 등을 추진하였음")
+    c = next(c for c in spans(hit(text_chunk(sentence)), 0) if "12억원" in c.text)
+    text = render([c], intent.answer_type, intent.words_shown)
+    assert len(text) <= FIGURE_CHARS and "12억원" in text
+
+
 def test_a_cell_answer_keeps_its_figure_however_far_the_question_words_stand(tokenizer):
     # 대변인실 p.3 "출입 언론기관 전체 몇 개사야": the window of the most question words began past "104개사".
     intent = intent_of(tokenizer, "출입 언론기관 전체 몇 개사야?")
@@ -678,6 +691,22 @@ def test_two_reports_changes_are_not_subtracted_unless_a_change_is_asked(tokeniz
     assert "603,816" not in comp.text
     grew = intent_of(tokenizer, "민간임대 융자랑 전세임대 융자 작년보다 얼마나 늘었는지 비교해줘.")
     assert "603,816" in compose(grew, [], True, 0.5, per_file=sides).text
+
+
+def test_two_reports_rates_of_change_lead_their_sides(tokenizer):
+    """ "생계급여랑 노인일자리 중에 2024년 예산 증가율 어디가 더 높아": each side's long text was cut before its
+    "+31.6%", and the answer subtracted the two changes in 백만원 instead."""
+    columns = ["구분", "2023년 예산 본예산(A)", "2024년 확정(B)"]
+    jobs = table_chunk(columns, [("노인일자리 및 사회활동 지원", ["1,540,016", "2,026,370"])], unit="백만원",
+                       file="a.pdf", organization="보건복지부_노인일자리 및 사회활동지원")
+    living = table_chunk(columns, [("생계급여", ["6,014,148", "7,541,072"])], unit="백만원", file="b.pdf",
+                         organization="보건복지부_생계급여")
+    sides = {f: [_prob(differences(hit(c), 0)[0], 0.9)] for f, c in (("a.pdf", jobs), ("b.pdf", living))}
+    asked = intent_of(tokenizer, "생계급여랑 노인일자리 및 사회활동지원 중에 2024년 예산 증가율 어디가 더 높아?")
+    comp = compose(asked, [], True, 0.5, per_file=sides)
+    assert comp.across_reports and len(comp.text) <= FIGURE_CHARS
+    assert "+31.6%" in comp.text and "+25.4%" in comp.text and "6.2%p" in comp.text
+    assert "1,040,570" not in comp.text
 
 
 def test_one_bodys_two_years_compared_by_each_reports_own_level(tokenizer):

@@ -54,6 +54,7 @@ class Candidate:
     group: int = 0  # extremes and filters: how many rows were weighed
     aggregate: bool = False  # extremes: the row sums rows below it
     items: tuple[str, ...] = ()  # lists: the names listed, all of them (the text shows the first few)
+    change_rate: float | None = None  # table differences: the change in percent of the earlier year's figure
     after: str = ""  # spans: the lines that follow in the chunk
     before: str = ""  # spans: the line before (a reason is often stated just above the measure)
     parent: str = ""  # spans: the outline item its first line sits under ("o 용량제 시범 운영" over "- 소요예산 : …")
@@ -441,6 +442,7 @@ def differences(hit: Hit, rank: int) -> list[Candidate]:
                     kind="difference", hit=hit, rank=rank, labels=f"{row_text_labels(row)} {cols[a]} {cols[b]}",
                     text=text, quote=_row_quote(chunk, row), value=value, unit=apart,
                     row=row.header, column=f"{cols[a]} − {cols[b]}", table_row=row,
+                    change_rate=diff / vb * 100 if pct else None,
                 ))
     return out
 

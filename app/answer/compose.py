@@ -101,6 +101,8 @@ def _across_reports(intent: Intent, per_file: dict[str, list[Candidate]], thresh
     best = best[:2]
     if intent.operation != "compare" and _one_body(best):
         return None  # one organization's reports of two years, none of them the year asked: not "각각"
+    if intent.answer_type == "rate" and all(c.change_rate is not None for c in best):
+        return _rates_across(best)
     a, b = (value_of(c.value) if c.value else None for c in best)
     sides = [f"{_report_name(c)}: {headline(c)}" for c in best]
     limit = limit_for(intent.answer_type)
@@ -117,6 +119,16 @@ def _across_reports(intent: Intent, per_file: dict[str, list[Candidate]], thresh
         diff = a - b
         text += f" → 차이 {format_number(abs(diff), best[0].value)}{best[0].unit}"
     return Composition(trim(text, limit), best, across_reports=True)
+
+
+def _rates_across(best: list[Candidate]) -> Composition:
+    """ "A랑 B 증가율 어디가 더 높아": each side's rate of change leads it, and the two rates differ by points
+    (cut to the room of a figure answer, each side's long "2024년 확정(B) …" text lost the rate asked)."""
+    a, b = (c.change_rate for c in best)
+    sides = [f"{_report_name(c)}: {c.row} {c.change_rate:+.1f}% ({c.text.split(': ', 1)[-1]})" for c in best]
+    share = (FIGURE_CHARS - DIFFERENCE_CHARS) // 2
+    text = " / ".join(trim(side, share) for side in sides) + f" → 차이 {abs(a - b):.1f}%p"
+    return Composition(text, best, across_reports=True)
 
 
 def _one_body(sides: Iterable[Candidate]) -> bool:

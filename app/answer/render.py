@@ -5,7 +5,7 @@ import re
 
 from ..korean_numbers import format_korean_amount, to_won, value_of
 from .candidates import FIGURE_TYPES, STATED_REASON, Candidate, row_summary, unbullet
-from .features import figure_pattern
+from .features import NEAR_CHARS, figure_pattern
 
 FIGURE_CHARS = 200  # a figure answer a person reads at a glance
 TEXT_CHARS = 380  # sentences, lists and reasons (the evaluation reads at most 400)
@@ -16,25 +16,41 @@ def limit_for(answer_type: str) -> int:
     return FIGURE_CHARS if answer_type in FIGURE_TYPES else TEXT_CHARS
 
 
+_YEAR_WORD = re.compile(r"20\d{2}")  # the years a question asks come among its words (Intent.words_shown)
 LEAD_CHARS = 40  # context kept before the question word a long sentence is cut at
 
 
 def trim(text: str, limit: int, terms: tuple[str, ...] = (), figure: re.Pattern | None = None) -> str:
     """Cut to `limit` characters; with question words, keep the window starting just before one of them that
-    holds a `figure` of the kind asked and the most question words ("… 차단실적 : 125,286건 차단"); ties: the earliest."""
+    holds a `figure` of the kind asked, the most years asked and the most question words ("… 차단실적 :
+    125,286건 차단"); ties: the earliest."""
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
     lowered = text.lower()
     hits = sorted({lowered.find(t) for t in terms} - {-1})
     starts = [max(0, min(h - LEAD_CHARS, len(text) - limit + 1)) for h in hits] or [0]
-    def held(s: int) -> tuple[bool, int]:
+    years = {t for t in terms if _YEAR_WORD.fullmatch(t)}
+
+    def held(s: int) -> tuple[bool, int, int]:
         window = lowered[s: s + limit - 2]
-        return figure is not None and bool(figure.search(window)), sum(t in window for t in set(terms))
+        # "2019~2021년에는 60억원 … 2022~2023년에는 12억원": the year asked picks the figure
+        return (figure is not None and bool(figure.search(window)), sum(_stated(y, window, figure) for y in years),
+                sum(t in window for t in set(terms)))
 
     start = max(starts, key=held)  # `starts` ascend and max keeps the first of equals
     head = "…" if start else ""
     return head + text[start: start + limit - 1 - len(head)] + "…"
+
+
+def _stated(year: str, window: str, figure: re.Pattern | None) -> bool:
+    """The window shows the year asked, with a figure of the kind asked just after it when one is asked."""
+    at = window.find(year)
+    while at >= 0:
+        if figure is None or figure.search(window, at, at + NEAR_CHARS):
+            return True
+        at = window.find(year, at + 1)
+    return False
 
 
 def with_korean_amount(value: str, unit: str) -> str:
