@@ -435,14 +435,15 @@ def differences(hit: Hit, rank: int) -> list[Candidate]:
                 apart = "%p" if unit == "%" else unit
                 diff = va - vb
                 value = format_number(diff, row.values[a])
-                pct = f", {diff / vb * 100:+.1f}%" if vb and unit != "%" else ""
+                rate = diff / vb * 100 if vb and unit != "%" else None
+                pct = f", {rate:+.1f}%" if rate is not None else ""
                 text = (f"{row.header}: {cols[a]} {row.values[a].strip()}{unit}, {cols[b]} {row.values[b].strip()}{unit} "
                         f"→ 차이 {value}{apart}{pct}")
                 out.append(Candidate(
                     kind="difference", hit=hit, rank=rank, labels=f"{row_text_labels(row)} {cols[a]} {cols[b]}",
                     text=text, quote=_row_quote(chunk, row), value=value, unit=apart,
                     row=row.header, column=f"{cols[a]} − {cols[b]}", table_row=row,
-                    change_rate=diff / vb * 100 if pct else None,
+                    change_rate=rate,
                 ))
     return out
 
