@@ -300,7 +300,8 @@ class Engine:
         return self._view
 
     def _generated(self, prep) -> Answer | None:
-        if not self.settings.llm_base_url:
+        # a question naming what the reports never mention abstains on either path: no context could back it
+        if not self.settings.llm_base_url or prep.names_the_unknown:
             return None
         from .answer import LLM_CONTEXT_CHUNKS, context_chunks, related_pages
         from .llm import generate_answer

@@ -278,7 +278,7 @@ class HeldOut:
     features: dict[str, float] | None  # the confidence stage's input; None when nothing was ranked
     right: bool  # the answer is right (answering)
     abstain_right: bool  # abstaining is right
-    blocked: bool  # abstains whatever the confidence (names an organization the reports never mention)
+    blocked: bool  # abstains whatever the confidence (names an organization or a program the reports never mention)
 
     def confidence(self, scorer: Scorer) -> float:
         return 0 if self.blocked or self.features is None else scorer.confidence(self.features)
@@ -304,7 +304,7 @@ def confidence_data(examples: list[Example], scorer: Scorer) -> list[HeldOut]:
     for ex, (_, ok, abstain_ok) in zip(examples, outcomes(examples, scorer, True)):
         ranked = rank(ex.prep.candidates, scorer)
         feats = confidence_features([c.probability for c in ranked], ranked[0].features) if ranked else None
-        out.append(HeldOut(feats, ok and ex.answerable, abstain_ok, ex.prep.unknown_organization))
+        out.append(HeldOut(feats, ok and ex.answerable, abstain_ok, ex.prep.names_the_unknown))
     return out
 
 

@@ -122,6 +122,23 @@ def test_substrings_are_not_cues(tokenizer):
     assert intent.operation == "lookup" and intent.answer_type != "rate"
 
 
+def test_a_units_name_ending_in_gwa_is_no_conjunction(tokenizer):
+    """kiwi reads "데이터전략과" as 데이터 전략 + 과 ("and"): the question split into parts "데이터 전략" and "예산현액"."""
+    question = "디지털도시국 데이터전략과 2025년 예산현액은?"
+    printed = {"데이터전략과", "예산현액"}.__contains__
+    intent = parse_intent(question, tokenizer.morphemes, lambda t: 1.0, printed=printed)
+    assert len(intent.parts) == 1
+    assert "전략과" in intent.terms and "데이터" in intent.terms  # the OCR'd row "데이터 . 전략과" still matches
+    # "정원과 현원" joins two words: 정원과 is no unit's name, however the reports print it
+    both = parse_intent("정원과 현원 각각 몇 명이야?", tokenizer.morphemes, lambda t: 1.0, printed=lambda t: True)
+    assert len(both.parts) == 2
+
+
+def test_the_program_a_question_names(tokenizer):
+    assert intent_of(tokenizer, "서울시재단 드론 사업 예산은?").program == "드론"
+    assert intent_of(tokenizer, "서울시재단 사업비는 얼마야?").program == ""
+
+
 def test_parts_of_a_two_part_question(tokenizer):
     intent = intent_of(tokenizer, "리모델링비 중 국비랑 시비는 각각 얼마야?")
     assert intent.multi_part

@@ -99,7 +99,22 @@ def test_a_generated_abstention_points_to_the_same_pages(fake_server, engine):
     from app.engine import Engine
 
     FakeOpenAI.reply = "문서에서 찾을 수 없습니다"
+    FakeOpenAI.seen.clear()
+    llm = Engine(engine.settings.with_overrides(llm_base_url=fake_server, llm_model="fake", llm_timeout=5.0))
+    answer = llm.ask("서울시재단 AI 해커톤 총상금은 얼마야?")
+    assert len(FakeOpenAI.seen) == 1  # the endpoint answered, not the extractive path
+    assert answer.abstained and answer.citations == []
+    assert answer.related and {c.file for c in answer.related} == {"2025_서울시재단_주요업무보고.pdf"}
+
+
+def test_a_program_the_reports_never_mention_is_not_asked_of_the_llm(fake_server, engine):
+    """ "서울시재단 드론 사업": no context could back an answer, so the endpoint is not asked to guess."""
+    from app.engine import Engine
+
+    FakeOpenAI.reply = "드론 사업 예산은 254,600천원입니다. [1]"
+    FakeOpenAI.seen.clear()
     llm = Engine(engine.settings.with_overrides(llm_base_url=fake_server, llm_model="fake", llm_timeout=5.0))
     answer = llm.ask("서울시재단 드론 사업 예산은?")
+    assert FakeOpenAI.seen == []
     assert answer.abstained and answer.citations == []
     assert answer.related and {c.file for c in answer.related} == {"2025_서울시재단_주요업무보고.pdf"}

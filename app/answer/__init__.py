@@ -63,6 +63,13 @@ class Prepared:
     candidates: list[Candidate]
     per_file: dict[str, list[Candidate]]
     unknown_organization: bool
+    # "서울시재단 드론 사업": the program named is printed by none of the reports asked of
+    unknown_program: bool = False
+
+    @property
+    def names_the_unknown(self) -> bool:
+        """The question asks of an organization or a program the reports never mention: nothing answers it."""
+        return self.unknown_organization or self.unknown_program
 
 
 def prepare(retrieval: RetrievalView, question: str, files: list[str]) -> Prepared:
@@ -71,7 +78,7 @@ def prepare(retrieval: RetrievalView, question: str, files: list[str]) -> Prepar
     drop = _report_words(retrieval, files, common)
     years = content_years(question, docs, files)
     intent = parse_intent(_without_report_names(question, docs, files, common), retrieval.morphemes, retrieval.idf,
-                          years, drop)
+                          years, drop, retrieval.known)
     # "A국이랑 B국 정원 비교": two organizations compared as wholes, so their totals are meant.
     intent = replace(intent, question=question, wants_total=intent.wants_total or len(files) >= 2)
     hits = retrieval.hits(question, files, RETRIEVE_K)
@@ -88,7 +95,8 @@ def prepare(retrieval: RetrievalView, question: str, files: list[str]) -> Prepar
                 c for c in candidates if c.chunk.file == f]
     everywhere = [d.file for d in docs]
     unknown = names_unknown_organization(question, docs, files, lambda name: retrieval.mentions(name, everywhere))
-    return Prepared(intent, facts, hits, candidates, per_file, unknown)
+    program = bool(intent.program) and not retrieval.mentions(intent.program, files)
+    return Prepared(intent, facts, hits, candidates, per_file, unknown, program)
 
 
 def _read_one_by_one(files: list[str], hits: list[Hit]) -> list[str]:
@@ -151,7 +159,7 @@ def confidence(ranked: list[Candidate], scorer: Scorer) -> float:
 
 def judge(prep: Prepared, scorer: Scorer) -> tuple[Composition, float]:
     """The answer the engine would give if confident, and its calibrated confidence."""
-    if prep.unknown_organization:
+    if prep.names_the_unknown:
         return Composition(""), 0
     ranked = rank(prep.candidates, scorer)
     per_file = {f: rank(c, scorer) for f, c in prep.per_file.items()}

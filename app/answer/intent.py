@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from ingest.normalize import compact
 
@@ -87,6 +88,7 @@ class Intent:
     wants_total: bool
     excluded: tuple[tuple[str, ...], ...] = ()  # "인건비·경비 말고": rows naming these are not answers
     units: tuple[str, ...] = ()  # "어떤 과들이 있어": the kind of organizational unit whose names are asked
+    program: str = ""  # "드론 사업 예산은": the word that names the program asked of
     part_types: tuple[str, ...] = ()  # the answer type of each part ("어디서 하고 예산은 얼마야": place, amount)
     asks_change: bool = False  # "얼마나 늘었어", "증감": the change is the figure asked, not a year's amount
 
@@ -114,9 +116,13 @@ def parse_intent(
     idf: Callable[[str], float],
     years: Sequence[int] = (),
     drop: frozenset[str] = frozenset(),
+    printed: Callable[[str], bool] | None = None,
 ) -> Intent:
-    """`years`: years the answer itself must show; `drop`: words that only named the report."""
+    """`years`: years the answer itself must show; `drop`: words that only named the report; `printed`: whether
+    the reports print a word (to tell a unit's name from a conjunction)."""
     morphs = _joined(morphemes(question))
+    if printed is not None:
+        morphs = _unit_names_joined(morphs, printed)
     excluded = _excluded(morphs)
     drop = drop | {w for item in excluded for w in item}
     forms = [f for f, _ in morphs]
@@ -144,8 +150,41 @@ def parse_intent(
         wants_total=any(f in TOTAL_CUES for f in forms),
         excluded=excluded,
         units=_units(morphs),
+        program=_program(morphs),
         asks_change=bool(set(forms) & CHANGE_CUES),
     )
+
+
+UNIT_NAME_CHARS = 3  # letters before 과: "정원과 현원" joins two words, "데이터전략과" names a unit
+
+
+def _unit_names_joined(morphs: list[tuple[str, str]], printed: Callable[[str], bool]) -> list[tuple[str, str]]:
+    """kiwi reads the 과 closing a unit's name as "and" ("데이터전략과 2025년 예산" -> 데이터 전략 + 과): where the
+    reports print the nouns before it with the 과 as one name, it is the name's suffix, and splits no parts.
+    The nouns stay words of their own: a table's OCR'd row label ("정보 . 보안과") matches them, not the name."""
+    out: list[tuple[str, str]] = []
+    for i, (form, tag) in enumerate(morphs):
+        if (form, tag) == ("과", "JC") and _names_unit(morphs[:i], form, printed):
+            tag = "XSN"
+        out.append((form, tag))
+    return out
+
+
+def _names_unit(before: list[tuple[str, str]], suffix: str, printed: Callable[[str], bool]) -> bool:
+    nouns = 0
+    while nouns < len(before) and before[-1 - nouns][1] in ("NNG", "NNP", "SL"):
+        nouns += 1
+    names = ("".join(f for f, _ in before[start:]) + suffix for start in range(len(before) - nouns, len(before)))
+    return any(len(name) > UNIT_NAME_CHARS and printed(compact(name).lower()) for name in names)
+
+
+def _program(morphs: list[tuple[str, str]]) -> str:
+    """ "서울시재단 드론 사업 예산은": the noun right before 사업 names the program."""
+    for (form, tag), (nxt, nxt_tag) in pairwise(morphs):
+        word = compact(form).lower()
+        if nxt == "사업" and nxt_tag.startswith("NN") and tag in ("NNG", "NNP", "SL") and len(word) >= 2:
+            return word
+    return ""
 
 
 def _joined(morphs: list[tuple[str, str]]) -> list[tuple[str, str]]:
