@@ -227,6 +227,15 @@ def test_cells_carry_value_row_column_unit():
     assert found[("인건비", "증감률")].unit == ""  # a rate column has no money unit
 
 
+def test_a_serial_number_is_no_cell_answer():
+    """2025 청년산학국 p.35: "대학일자리플러스센터 지원사업 총사업비가 얼마야?" was answered "4", the row's 연번."""
+    table = table_chunk(["구분", "연번", "주관부처", "공모명", "총사업비"],
+                        [("2023년 신청", ["3", "국무조정실", "지역특화 청년사업", "40"]),
+                         ("2023년 신청", ["4", "고용노동부", "대학일자리플러스센터 지원사업", "5,120"])])
+    assert {c.column for c in cells(hit(table), 0, figures_only=True)} == {"총사업비"}
+    assert {c.column for c in extremes(hit(table), 0, table.rows, "max")} == {"총사업비"}
+
+
 def test_staffing_cells_default_to_persons():
     c = next(c for c in cells(hit(STAFF), 0) if c.row == "5급" and c.column == "현원")
     assert (c.value, c.unit) == ("15", "명")
@@ -259,6 +268,17 @@ def test_a_total_row_with_its_account_in_parentheses_is_a_total():
     table = table_chunk(["구분", "세출"], [("합계 (일반회계)", ["33,257"]), ("기획담당관", ["14,472"]),
                                           ("조직담당관", ["573"])])
     assert [is_total(r) for r in table.rows] == [True, False, False]
+
+
+def test_a_total_column_with_its_account_in_parentheses_is_a_total(tokenizer):
+    """2025 기획관 p.5 prints its budget sideways, the total column headed "합계 (일반회계)": "도시혁신균형실이랑
+    기획관 세출예산 각각 얼마야" took the 300백만원 of one unit beside it as 기획관's figure."""
+    table = table_chunk(["구분", "합계 (일반회계)", "기획담당관", "부울경초광역 경제동맹추진단"],
+                        [("세출", ["33,257", "14,472", "300"])], unit="백만원")
+    facts = question_facts(intent_of(tokenizer, "기획관 세출예산 총액 얼마야?"), lambda t: True, 1.0)
+    found = {c.column: features(c, facts) for c in cells(hit(table), 0)}
+    assert found["합계 (일반회계)"]["total_match"] == 1
+    assert found["기획담당관"]["total_match"] == found["부울경초광역 경제동맹추진단"]["total_match"] == 0
 
 
 def test_how_much_a_budget_fell_is_an_amount_of_one_part(tokenizer):

@@ -157,8 +157,13 @@ _TOTAL_BUDGET = re.compile(r"^총예산")  # "총 예산 (계)" closing a budget
 
 def is_total(row: TableRow) -> bool:
     """ "합계", "합계 (일반회계)", and subtotal rows that name their group ("행정 운영 경비 소계")."""
-    header = _PARENTHESES.sub("", compact(row.header))
-    return header in TOTAL_ROWS or bool(_SUBTOTAL.search(header))
+    return is_total_label(row.header)
+
+
+def is_total_label(label: str) -> bool:
+    """A row's or a column's label that names a total: "합계 (일반회계)" as much as "합계"."""
+    text = _PARENTHESES.sub("", compact(label))
+    return text in TOTAL_ROWS or bool(_SUBTOTAL.search(text))
 
 
 def sums_rows(row: TableRow) -> bool:
@@ -189,15 +194,24 @@ def row_summary(chunk: TableChunk, row: TableRow, skip: int | None = None) -> st
     return f"{row.header}: " + ", ".join(parts)
 
 
+# "연번 | 주관부처 | 공모명": a serial number counts the rows, it is no figure of anything
+_SERIAL_COLUMN = re.compile(r"(?:연번|순번|번호|no\.?)", re.IGNORECASE)
+
+
+def is_serial(column: str) -> bool:
+    return bool(_SERIAL_COLUMN.fullmatch(compact(column)))
+
+
 def cells(hit: Hit, rank: int, figures_only: bool = False) -> list[Candidate]:
-    """Every filled cell; for a figure question only cells that hold a figure (a text cell is a label there)."""
+    """Every filled cell but serial numbers; for a figure question only cells that hold a figure (a text cell
+    is a label there)."""
     chunk = hit.chunk
     out = []
     for row in chunk.rows:
         row_labels = row_text_labels(row)
         for j, (col, val) in enumerate(zip(chunk.value_columns, row.values)):
             val = val.replace("\n", " ").strip()
-            if not val or val in ("-", row.header) or (figures_only and not re.search(r"\d", val)):
+            if not val or val in ("-", row.header) or (figures_only and not re.search(r"\d", val)) or is_serial(col):
                 continue
             unit = unit_for(chunk, col, val)
             out.append(Candidate(
@@ -244,6 +258,8 @@ def extremes(hit: Hit, rank: int, table: list[TableRow], direction: str = "") ->
     sums = aggregate_rows(body, len(chunk.value_columns))
     out = []
     for j, col in enumerate(chunk.value_columns):
+        if is_serial(col):
+            continue
         rate = any(r.values[j].strip().endswith("%") for r in body if j < len(r.values))
         scored = [(leading_number(r.values[j]), i) for i, r in enumerate(body) if j < len(r.values) and r.values[j].strip()]
         scored = [(v, i) for v, i in scored if v is not None]

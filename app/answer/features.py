@@ -14,9 +14,9 @@ from ingest.normalize import compact
 from .candidates import (
     FIGURE_TYPES,
     STATED_REASON,
-    TOTAL_ROWS,
     Candidate,
     is_total,
+    is_total_label,
     row_summary,
     years_of,
 )
@@ -245,7 +245,7 @@ def _missing_rare(intent: Intent, text: str) -> float:
 
 def _is_total(c: Candidate) -> bool:
     """A total row, or the total column of a table printed sideways ("정원 | 계 | 3급 | 4급")."""
-    return (c.table_row is not None and is_total(c.table_row)) or compact(c.column) in TOTAL_ROWS
+    return (c.table_row is not None and is_total(c.table_row)) or is_total_label(c.column)
 
 
 def _col_named(column: str, compact_question: str) -> bool:
