@@ -206,12 +206,13 @@ def cells(hit: Hit, rank: int, figures_only: bool = False) -> list[Candidate]:
     """Every filled cell but serial numbers; for a figure question only cells that hold a figure (a text cell
     is a label there)."""
     chunk = hit.chunk
+    serial = [is_serial(col) for col in chunk.value_columns]
     out = []
     for row in chunk.rows:
         row_labels = row_text_labels(row)
         for j, (col, val) in enumerate(zip(chunk.value_columns, row.values)):
             val = val.replace("\n", " ").strip()
-            if not val or val in ("-", row.header) or (figures_only and not re.search(r"\d", val)) or is_serial(col):
+            if serial[j] or not val or val in ("-", row.header) or (figures_only and not re.search(r"\d", val)):
                 continue
             unit = unit_for(chunk, col, val)
             out.append(Candidate(

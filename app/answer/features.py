@@ -157,6 +157,7 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
     # a printed change ("증감률 △17.0%") answers a comparison as well as a computed difference does
     op_fit = OP_KIND.get(intent.operation) == c.kind or printed_change
     own_years = _years_in(c.labels)
+    total = _is_total(c)
     f = {
         "own_cov": own,
         "phrase_cov": _phrase_coverage(intent, c.labels),
@@ -187,8 +188,8 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         "near_figure": _near_figure(c, intent),
         "lead_cov": coverage(intent, c.labels.split(" - ")[0]) if c.kind == "span" else own,
         "tail_type_fit": float(c.kind != "span" or intent.answer_type in _span_types(c.text.split(" - ")[-1])),
-        "total_match": float(_is_total(c) and intent.wants_total),
-        "total_unasked": float(_is_total(c) and not intent.wants_total),
+        "total_match": float(total and intent.wants_total),
+        "total_unasked": float(total and not intent.wants_total),
         "heading": float(c.kind == "span" and _is_heading(c.text, chunk.section)),
         "length": min(len(c.text), LENGTH_SCALE) / LENGTH_SCALE,
         "op_fit": float(op_fit),
