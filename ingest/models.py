@@ -3,10 +3,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import ClassVar, Literal
 
 ChunkKind = Literal["text", "table"]
+
+# A column printed without a header is named by its position ("열3"): a place to point at, not a label to show.
+_UNNAMED_COLUMN = re.compile(r"열\d+")
+
+
+def unnamed_column(j: int) -> str:
+    return f"열{j + 1}"
+
+
+def is_unnamed_column(label: str) -> bool:
+    return bool(_UNNAMED_COLUMN.fullmatch(label))
 
 
 @dataclass(frozen=True)

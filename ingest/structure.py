@@ -4,7 +4,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .models import Block, Box, Grid, Line, Table, TableRow, stable_id
+from .models import (
+    Block,
+    Box,
+    Grid,
+    Line,
+    Table,
+    TableRow,
+    is_unnamed_column,
+    stable_id,
+    unnamed_column,
+)
 from .normalize import (
     clean_label,
     compact,
@@ -201,7 +211,7 @@ def merge_headers(header_rows: list[list[str]], width: int, spans: list[list[int
         for r in range(len(grid)):
             if grid[r][j] and grid[r][j] not in parts:
                 parts.append(grid[r][j])
-        labels.append(" ".join(parts) or f"열{j + 1}")
+        labels.append(" ".join(parts) or unnamed_column(j))
     return labels
 
 
@@ -252,7 +262,7 @@ def _merge_ruled_headers(grid: list[list[str]], width: int, spans: list[list[int
             if label and label not in parts and (covers > 1 or not below or dated or r in named) \
                     and not _read_twice(label, parts):
                 parts.append(label)
-        labels.append(" ".join(parts) or f"열{j + 1}")
+        labels.append(" ".join(parts) or unnamed_column(j))
     return labels
 
 
@@ -403,7 +413,7 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
     if n_head:
         columns = merge_headers(rows[:n_head], width, spans[:n_head] if spans else None)
     else:
-        columns = [f"열{j + 1}" for j in range(width)]
+        columns = [unnamed_column(j) for j in range(width)]
     head_boxes = _header_boxes(rows[:n_head], cell_boxes[:n_head] if cell_boxes else None, width)
     fitted_rows = [_fit_row(cells, width) for cells in rows[n_head:]]
     fitted_boxes = [_fitted_boxes(cells, fitted, cell_boxes[n_head + i] if cell_boxes else None)
@@ -582,10 +592,10 @@ def _realign_orphan_labels(orphans: list[str], value_columns: list[str]) -> list
 
     ("2025 예산현액 | 2024 최종예산" sit left of the figures whose own header cells read "2020 4 1212-4".)
     """
-    readable = [o for o in orphans if re.search(r"[가-힣]{2}", o) and not o.startswith("열")]
+    readable = [o for o in orphans if re.search(r"[가-힣]{2}", o) and not is_unnamed_column(o)]
     out = []
     for label in value_columns:
-        if readable and (not re.search(r"[가-힣]", label) or re.fullmatch(r"열\d+", label)):
+        if readable and (not re.search(r"[가-힣]", label) or is_unnamed_column(label)):
             out.append(readable.pop(0))
         else:
             out.append(label)

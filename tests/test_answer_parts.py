@@ -19,6 +19,7 @@ from app.answer.candidates import (
     lists,
     outline_parents,
     row_extremes,
+    row_summary,
     span_differences,
     spans,
     sums_rows,
@@ -1112,3 +1113,17 @@ def test_a_heading_chunked_alone_reads_on_into_its_items():
     assert [c.text for c in read_on] == [c.text for c in alone]  # the candidates are the chunk's own lines
     assert alone[0].after == ""
     assert "벡스코" in read_on[0].after and read_on[0].after.startswith("○ (감사대상)")
+
+
+def test_a_column_printed_without_a_header_is_not_named_in_the_answer():
+    """2024 디지털정책관 p.30: "416,080 (서울 스마트도시상 운영, 열3)" named a column by the placeholder ingest
+    gives a headerless column; the answer drops it, the evidence keeps it to point at the cell."""
+    table = table_chunk(["구분", "열2", "열3", "열4"],
+                        [("WeGO 회원소통 및 홍보", ["61,000", "61,000", "-"]),
+                         ("서울 스마트도시상 운영", ["342,000", "416,080", "74,080"])])
+    cell = next(c for c in cells(hit(table), 0) if c.value == "416,080")
+    assert cell.column == "열3"
+    for text in (cell.text, headline(cell), row_summary(table, cell.table_row),
+                 *(c.text for c in extremes(hit(table), 0, table.rows, "max"))):
+        assert "열" not in text
+    assert "416,080" in row_summary(table, cell.table_row)

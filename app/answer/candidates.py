@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from index.fusion import Hit
-from ingest.models import Chunk, TableChunk, TableRow
+from ingest.models import Chunk, TableChunk, TableRow, is_unnamed_column
 from ingest.normalize import compact
 
 from ..korean_numbers import base_unit, value_of
@@ -190,8 +190,23 @@ def row_summary(chunk: TableChunk, row: TableRow, skip: int | None = None) -> st
         val = val.replace("\n", " ").strip()
         if j == skip or not val or val == row.header or val == "-":
             continue
-        parts.append(f"{col} {val}{unit_for(chunk, col, val)}" if col else val)
+        text = f"{val}{unit_for(chunk, col, val)}" if col else val
+        parts.append(spaced(column_label(col), text))
     return f"{row.header}: " + ", ".join(parts)
+
+
+def column_label(column: str) -> str:
+    """A column's label as an answer prints it: none for a column printed without a header ("열3")."""
+    return "" if is_unnamed_column(column) else column
+
+
+def spaced(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
+
+
+def labelled(*labels: str) -> str:
+    """ "서울시 출연금, 2025 예산현액", or "서울시 출연금" where the column has no header."""
+    return ", ".join(label for label in labels if label)
 
 
 # "연번 | 주관부처 | 공모명": a serial number counts the rows, it is no figure of anything
@@ -216,7 +231,7 @@ def cells(hit: Hit, rank: int, figures_only: bool = False) -> list[Candidate]:
                 continue
             unit = unit_for(chunk, col, val)
             out.append(Candidate(
-                kind="cell", hit=hit, rank=rank, labels=f"{row_labels} {col}", text=f"{val}{unit} ({row.header}, {col})",
+                kind="cell", hit=hit, rank=rank, labels=f"{row_labels} {col}", text=f"{val}{unit} ({labelled(row.header, column_label(col))})",
                 quote=_row_quote(chunk, row), value=val, unit=unit, row=row.header, column=col, table_row=row,
             ))
     return out
@@ -280,7 +295,7 @@ def extremes(hit: Hit, rank: int, table: list[TableRow], direction: str = "") ->
                 word = "가장 큼" if way == "max" else "가장 작음"
                 out.append(Candidate(
                     kind="extreme", hit=hit, rank=rank, labels=f"{row_text_labels(row)} {col}",
-                    text=f"{row_text_labels(row)}: {col} {val}{unit} ({word}, {group}개 중)",
+                    text=f"{row_text_labels(row)}: {spaced(column_label(col), val + unit)} ({word}, {group}개 중)",
                     quote=_row_quote(chunk, row), value=val, unit=unit, row=row.header, column=col,
                     direction=way, table_row=row, group=group, aggregate=i in sums,
                 ))
@@ -338,9 +353,11 @@ def row_extremes(hit: Hit, rank: int, intent: Intent) -> list[Candidate]:
             j = picks[way][1]
             val = row.values[j].strip()
             word = "가장 큼" if way == "max" else "가장 작음"
+            label = column_label(cols[j])
             out.append(Candidate(
                 kind="extreme", hit=hit, rank=rank, labels=f"{row.header} {cols[j]}",
-                text=f"{cols[j]}: {row.header} {val} ({word}, {len(scored)}개 중)", quote=_row_quote(chunk, row),
+                text=f"{label + ': ' if label else ''}{row.header} {val} ({word}, {len(scored)}개 중)",
+                quote=_row_quote(chunk, row),
                 value=val, unit="", row=row.header, column=cols[j], direction=way, table_row=row, group=len(scored),
             ))
     return out
@@ -361,10 +378,11 @@ def filtered(hit: Hit, rank: int, table: list[TableRow], direction: str) -> list
         picked = [r for v, r in signed if (v < 0 if direction == "down" else v > 0)]
         if len(signed) < 2 or not picked or len(picked) == len(signed):
             continue
-        shown = "; ".join(f"{row_text_labels(r)} ({col} {r.values[j].strip()})" for r in picked[:MAX_LIST_ITEMS])
+        listed = "; ".join(f"{row_text_labels(r)} ({spaced(column_label(col), r.values[j].strip())})"
+                           for r in picked[:MAX_LIST_ITEMS])
         out.append(Candidate(
             kind="filter", hit=hit, rank=rank, labels=f"{' '.join(row_text_labels(r) for r in picked)} {col}",
-            text=f"{len(picked)}개: {shown}", quote=_row_quote(chunk, picked[0]), value=picked[0].values[j].strip(),
+            text=f"{len(picked)}개: {listed}", quote=_row_quote(chunk, picked[0]), value=picked[0].values[j].strip(),
             row=picked[0].header, column=col, direction=direction, table_row=picked[0], group=len(signed),
         ))
     return out
