@@ -936,6 +936,18 @@ def test_a_programs_name_stays_a_word_once_it_picked_its_report(tokenizer):
     assert "고용노동부" not in prep.intent.terms
 
 
+def test_a_word_of_a_reports_kind_stays_a_word_the_tables_print(tokenizer):
+    """ "시의회 예산안 검토보고서 보면 2024년 출연금 예산안이 얼마야?": "예산안" was dropped as a word of the
+    report's alias "예산안검토", so "2024년 예산요구안 (A)" tied with the "2024 예산안 (B)" column asked."""
+    from app.answer import prepare
+
+    docs = [Doc("a.pdf", "2024년도 디지털정책관 소관 예산안 검토보고", "서울특별시의회 (디지털정책관 소관, 수석전문위원)",
+                "2023", "예산안 검토보고", ("디지털정책관", "예산안검토", "검토보고", "시의회"))]
+    prep = prepare(CountingView(tokenizer, docs), "시의회 예산안 검토보고서 보면 2024년 출연금 예산안이 얼마야?", ["a.pdf"])
+    assert "예산안" in prep.intent.terms
+    assert not {"시의회", "검토", "검토보고"} & set(prep.intent.terms)
+
+
 def test_aliases_and_years_pick_the_report():
     docs = [Doc("2020.pdf", "2020년 주요 업무보고", "서울디지털재단", "2020-10", aliases=("디지털재단",)),
             Doc("2024.pdf", "2024년 주요 업무보고", "서울디지털재단", "2024-11", aliases=("디지털재단",))]

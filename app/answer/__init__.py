@@ -135,12 +135,16 @@ def _report_words(retrieval: RetrievalView, files: list[str], common: TitleWords
     words: set[str] = set()
     for d in retrieval.docs:
         if d.file in files:
-            title = d.title
+            # with a manifest the title only says what kind of report it is ("예산안 검토보고"), and its words
+            # name what the tables print ("2024 예산안"); without one the title holds the issuer
+            title = "" if d.organization else d.title
             for w in subject_words(d, common):
                 title = title.replace(w, " ")
-            names = " ".join([title, d.organization, d.date[:4], *getattr(d, "aliases", ())])
+            names = " ".join([title, d.organization, d.date[:4]])
             words.update(w.lower() for w in retrieval.words(names))
-            words.update(w.lower() for w in names.split())
+            # an alias is dropped whole: the words of "예산안검토" are what the report's tables print
+            aliases = getattr(d, "aliases", ())
+            words.update(w.lower() for w in [*names.split(), *aliases])
     return frozenset(words)
 
 
