@@ -943,9 +943,20 @@ def test_a_word_of_a_reports_kind_stays_a_word_the_tables_print(tokenizer):
 
     docs = [Doc("a.pdf", "2024년도 디지털정책관 소관 예산안 검토보고", "서울특별시의회 (디지털정책관 소관, 수석전문위원)",
                 "2023", "예산안 검토보고", ("디지털정책관", "예산안검토", "검토보고", "시의회"))]
-    prep = prepare(CountingView(tokenizer, docs), "시의회 예산안 검토보고서 보면 2024년 출연금 예산안이 얼마야?", ["a.pdf"])
+    prep = prepare(TokenizingView(tokenizer, docs), "시의회 예산안 검토보고서 보면 2024년 출연금 예산안이 얼마야?", ["a.pdf"])
     assert "예산안" in prep.intent.terms
     assert not {"시의회", "검토", "검토보고"} & set(prep.intent.terms)
+
+
+def test_a_word_inside_a_reports_name_stays_a_word(tokenizer):
+    """ "청년산학국" picked the report, but its morphemes were dropped too: "청년" no longer told the 청년 rows
+    of that report's tables from the 산학협력 rows."""
+    from app.answer import prepare
+
+    docs = [Doc("a.pdf", "2025년 청년산학국 주요업무계획"), Doc("b.pdf", "2025년 기획관 주요업무계획")]
+    prep = prepare(TokenizingView(tokenizer, docs), "청년산학국 청년 일자리 예산 얼마야?", ["a.pdf"])
+    assert "청년" in prep.intent.terms
+    assert "청년산학국" not in prep.intent.terms
 
 
 def test_aliases_and_years_pick_the_report():
@@ -1063,6 +1074,13 @@ def test_reports_named_together_are_each_read(tokenizer):
     prep = prepare(view, "기획관이랑 대변인실 5급 현원 비교", ["a.pdf", "b.pdf"])
     assert view.searches == [["a.pdf", "b.pdf"], ["a.pdf"], ["b.pdf"]]
     assert list(prep.per_file) == ["a.pdf", "b.pdf"]
+
+
+class TokenizingView(CountingView):
+    """Words read as the index reads them: "청년산학국" is 청년, 산학국, 산학, 국."""
+
+    def words(self, text):
+        return self._tokenizer(text)
 
 
 class ReadOnView(CountingView):

@@ -130,6 +130,9 @@ def _without_report_names(question: str, docs: list, files: list[str], common: T
 _PARTICLE = r"(?:이랑|랑|하고|과|와|의|은|는|이|가|에서|에|도)?"
 
 
+_WHOLE_WORD = re.compile(r"[0-9A-Za-z가-힣]+")
+
+
 def _report_words(retrieval: RetrievalView, files: list[str], common: TitleWords) -> frozenset[str]:
     """Words that only picked the report ("서울시재단", "2025"): once scoped, they are not evidence."""
     words: set[str] = set()
@@ -141,10 +144,8 @@ def _report_words(retrieval: RetrievalView, files: list[str], common: TitleWords
             for w in subject_words(d, common):
                 title = title.replace(w, " ")
             names = " ".join([title, d.organization, d.date[:4]])
-            words.update(w.lower() for w in retrieval.words(names))
-            # an alias is dropped whole: the words of "예산안검토" are what the report's tables print
-            aliases = getattr(d, "aliases", ())
-            words.update(w.lower() for w in [*names.split(), *aliases])
+            # names are dropped whole: the words of "예산안검토" or "청년산학국" are what the report's tables print
+            words.update(w.lower() for w in [*_WHOLE_WORD.findall(names), *getattr(d, "aliases", ())])
     return frozenset(words)
 
 
