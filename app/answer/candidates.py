@@ -231,7 +231,8 @@ def cells(hit: Hit, rank: int, figures_only: bool = False) -> list[Candidate]:
                 continue
             unit = unit_for(chunk, col, val)
             out.append(Candidate(
-                kind="cell", hit=hit, rank=rank, labels=f"{row_labels} {col}", text=f"{val}{unit} ({labelled(row.header, column_label(col))})",
+                kind="cell", hit=hit, rank=rank, labels=f"{row_labels} {col}",
+                text=f"{val}{unit} ({labelled(row.header, column_label(col))})",
                 quote=_row_quote(chunk, row), value=val, unit=unit, row=row.header, column=col, table_row=row,
             ))
     return out
