@@ -4,15 +4,7 @@ from __future__ import annotations
 import re
 
 from ..korean_numbers import format_korean_amount, to_won, value_of
-from .candidates import (
-    FIGURE_TYPES,
-    STATED_REASON,
-    Candidate,
-    column_label,
-    labelled,
-    row_summary,
-    unbullet,
-)
+from .candidates import FIGURE_TYPES, STATED_REASON, Candidate, row_summary, unbullet
 from .features import NEAR_CHARS, figure_pattern
 
 FIGURE_CHARS = 200  # a figure answer a person reads at a glance
@@ -71,7 +63,7 @@ def with_korean_amount(value: str, unit: str) -> str:
 def headline(c: Candidate) -> str:
     """The candidate alone: a cell's figure with unit and labels, or the sentence."""
     if c.kind == "cell":
-        return f"{c.value}{c.unit} ({labelled(c.row, column_label(c.column))}){with_korean_amount(c.value, c.unit)}"
+        return f"{c.text}{with_korean_amount(c.value, c.unit)}"  # the cell's text is its figure and labels
     if c.kind == "span":
         return unbullet(c.text)
     return c.text
