@@ -135,6 +135,13 @@ def content_years(question: str, docs: list[DocLike], files: list[str]) -> list[
     return years + [y for y in dict.fromkeys(said) if y not in years]
 
 
+def this_year(question: str, docs: list[DocLike], files: list[str]) -> int | None:
+    """The scoped report's year when the question says "올해": a figure labelled with another year is not it.
+    Not a year the answer must show, since a plan prints its own year's figures mostly without one."""
+    return _report_year(docs, files) if _THIS_YEAR.search(question) else None
+
+
+_THIS_YEAR = re.compile(r"올해|금년|이번\s*해")
 # Years said relative to the report's own (Korean usage, not corpus facts); "전년 대비" is a comparison's
 # wording and names no year of its own (app/conversation.py reads 올해/전년 against the year talked about).
 LAST_AND_NEXT_YEARS = {"재작년": -2, "작년": -1, "지난해": -1, "내년": 1}

@@ -427,7 +427,7 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
             boxes = boxes if shifted == fitted else [None] * len(fitted)
             fitted = shifted
         label = row_label(fitted) if n_label == 1 else _joined_label(fitted[:n_label])
-        values = fitted[n_label:]
+        values = spread_packed_figures(fitted[n_label:])
         body.append(TableRow(header=label, values=values, values_norm=[v.replace(" ", "") for v in values],
                              header_box=_as_list(_union([b for c, b in zip(fitted[:n_label], boxes) if c.strip()])),
                              boxes=_as_lists(boxes[n_label:]), page=grid.page))
@@ -450,6 +450,37 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
                          boxes=_as_lists(boxes), page=grid.page)
                 for fitted, boxes in zip(fitted_rows, fitted_boxes)]
     return Table(table_id, caption, unit, as_of, columns, body, grid.page, section, _as_lists(column_boxes))
+
+
+# a whole printed figure ("1,050", "177,000", "2.5%") or a dash for none; not an OCR piece such as "3,9" or "3,"
+_FIGURE_TOKEN = re.compile(r"[△▲+\-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?|[-–]")
+_DASH = re.compile(r"[-–]")
+MIN_PACKED = 3  # two figures in one cell are as often one figure the OCR split ("16 5") as two columns
+
+
+def spread_packed_figures(values: list[str]) -> list[str]:
+    """ "19 59 35 890" | "" | "" | "": a row whose column rules the PDF does not draw comes out as one cell of
+    figures and empty cells after it; each figure goes to its own column, when exactly that many are empty.
+    A range ("05.01 - 05.02") is one value, not three."""
+    out = list(values)
+    i = 0
+    while i < len(out):
+        tokens = out[i].split()
+        k = len(tokens)
+        packed = (k >= MIN_PACKED and all(_FIGURE_TOKEN.fullmatch(t) for t in tokens)
+                  and any(t[-1].isdigit() for t in tokens) and not _is_range(tokens))
+        if packed and i + k <= len(out) and not any(out[j].strip() for j in range(i + 1, i + k)) \
+                and (i + k == len(out) or out[i + k].strip()):
+            out[i:i + k] = tokens
+            i += k
+            continue
+        i += 1
+    return out
+
+
+def _is_range(tokens: list[str]) -> bool:
+    return any(_DASH.fullmatch(b) and not _DASH.fullmatch(a) and not _DASH.fullmatch(c)
+               for a, b, c in zip(tokens, tokens[1:], tokens[2:]))
 
 
 def _numbers_the_rows(rows: list[list[str]]) -> bool:
@@ -773,6 +804,18 @@ def _is_parent(group: str, labels: list[str]) -> bool:
     return any(lab.startswith(stem) or group in lab for lab in labels)
 
 
+def _split_one_line_header(groups: list[str], width: int) -> tuple[str, list[str]]:
+    """One line holding the whole header. When the words after the first split evenly over the columns
+    ("이용기간 | 과제 분석수 | 이용 방문자"), each column takes its share; otherwise the last words are the
+    column labels and the first ones name the row-label column."""
+    rest = len(groups) - 1
+    # a line with figures is a row or a sentence read as a header, whose words are no column labels
+    if rest > width and rest % width == 0 and not any(re.search(r"\d", g) for g in groups):
+        size = rest // width
+        return groups[0], [" ".join(groups[1 + k * size: 1 + (k + 1) * size]) for k in range(width)]
+    return " ".join(groups[: len(groups) - width]), groups[len(groups) - width:]
+
+
 def _header_from_lines(lines: list[str], width: int) -> tuple[list[str], int] | None:
     """Column labels for `width` value columns from the short lines above an unruled table.
 
@@ -789,9 +832,7 @@ def _header_from_lines(lines: list[str], width: int) -> tuple[list[str], int] | 
             break
         groups = _groups(text)
         if len(labels) + len(groups) > width and not labels:
-            # one line holding the whole header: its first words name the row-label column
-            row_label = " ".join(groups[: len(groups) - width])
-            labels = groups[len(groups) - width :]
+            row_label, labels = _split_one_line_header(groups, width)
             used = back
             break
         placed = list(labels)  # parents are judged against lower lines only, not siblings on this line
@@ -837,12 +878,43 @@ def _wrapped_note_lines(lines: list[Line], j: int, width: int, limit: int = 4) -
     return 0
 
 
+# "1 서울시 업종별 내외국인 신한카드 매출데이터 132": a ranking printed as numbered lines, one figure each
+_NUMBERED_ROW = re.compile(
+    r"^(?P<n>\d{1,3})\s+(?P<label>\S.*?)\s+(?P<value>[△▲+\-]?[\d,]+(?:\.\d+)?(?:%|건|명|개|개소|곳|회|편)?)$")
+_SERIAL_HEADERS = {"연번", "순번", "번호", "순위"}
+MIN_NUMBERED_ROWS = 3  # fewer numbered lines read as an enumeration, not a table
+
+
+def _numbered_grid(lines: list[Line], i: int) -> tuple[int, int, Grid] | None:
+    """A header "연번 데이터명 이용건수" over lines numbered 1, 2, 3 … that each end in one figure; the
+    label may hold spaces, so only the three-word header tells where its columns are."""
+    head = lines[i - 1].text.split() if i else []
+    if len(head) != 3 or head[0] not in _SERIAL_HEADERS:
+        return None
+    rows: list[list[str]] = []
+    j = i
+    while j < len(lines):
+        m = _NUMBERED_ROW.match(lines[j].text.strip())
+        if not m or int(m["n"]) != len(rows) + 1:
+            break
+        rows.append([m["label"], m["value"]])
+        j += 1
+    if len(rows) < MIN_NUMBERED_ROWS:
+        return None
+    return i - 1, j, Grid([head[1:], *rows], lines[i].page)
+
+
 def aligned_grids(lines: list[Line]) -> list[tuple[int, int, Grid]]:
     """Runs of text lines that form a space-aligned numeric table: (start, end, grid) over `lines`."""
     found: list[tuple[int, int, Grid]] = []
     previous: tuple[int, list[str]] | None = None  # end line and header of the last table
     i = 0
     while i < len(lines):
+        numbered = _numbered_grid(lines, i)
+        if numbered:
+            found.append(numbered)
+            i = numbered[1]
+            continue
         first = split_aligned(lines[i].text)
         if not first:
             i += 1

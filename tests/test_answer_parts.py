@@ -31,7 +31,12 @@ from app.answer.render import FIGURE_CHARS, TEXT_CHARS, headline, render, with_r
 from app.answer.scorer import CONFIDENCE_FEATURES, Scorer
 from index.fusion import Hit
 from index.lexical import KoreanTokenizer
-from index.scope import content_years, infer_files, names_unknown_organization
+from index.scope import (
+    content_years,
+    infer_files,
+    names_unknown_organization,
+    this_year,
+)
 from ingest.models import Chunk, TableChunk, TableRow, TextChunk
 
 
@@ -378,6 +383,20 @@ def test_sideways_extremes_skip_a_total_column_named_by_its_path(tokenizer):
     assert [c.column for c in row_extremes(hit(table), 0, ask)] == []  # two value columns left: too few
     wide = table_chunk(["구분", "국비", "시비", "구비", "일반회계 합계"], [("산불방지", ["1,466", "1,510", "2,740", "5,716"])])
     assert [c.column for c in row_extremes(hit(wide), 0, ask)] == ["구비"]
+
+
+def test_this_year_clashes_with_a_column_of_another_year(tokenizer):
+    """ "인재개발원 올해 … 교육인원 계획": the 2024 plan column (502명) was taken for this year's."""
+    docs = [Doc("2025.pdf", "2025년 인재개발원 주요업무계획", "인재개발원", "")]
+    assert this_year("인재개발원 올해 디지털 역량 교육인원 계획은 몇 명이야?", docs, ["2025.pdf"]) == 2025
+    assert this_year("인재개발원 디지털 역량 교육인원 계획은 몇 명이야?", docs, ["2025.pdf"]) is None
+    table = table_chunk(["구분", "2024년 교육계획(A) 인원 (명)", "교육 실적(B) 인원 (명)"], [("디지털 역량", ["502", "489"])])
+    intent = replace(intent_of(tokenizer, "인재개발원 올해 디지털 역량 교육인원 계획은 몇 명이야?"), this_year=2025)
+    facts = question_facts(intent, lambda t: True, 1.0)
+    clash = {c.column: features(c, facts)["year_clash"] for c in cells(hit(table), 0)}
+    assert clash == {"2024년 교육계획(A) 인원 (명)": 1, "교육 실적(B) 인원 (명)": 0}
+    unsaid = question_facts(replace(intent, this_year=None), lambda t: True, 1.0)
+    assert not any(features(c, unsaid)["year_clash"] for c in cells(hit(table), 0))
 
 
 def test_filter_lists_rows_whose_change_has_the_asked_sign():

@@ -235,6 +235,50 @@ def test_aligned_table_with_a_wrapped_note_column_and_a_blank_rate():
     assert rows["임시적세외수입"][0] == "3,509"
 
 
+def test_numbered_lines_with_one_figure_each_under_a_serial_header_are_a_table():
+    """ "연번 데이터명 이용건수" over "1 서울시 … 매출데이터 132": names hold spaces, one figure ends each line."""
+    from ingest.structure import structure
+
+    blocks = _lines(59, "□ 빅데이터 캠퍼스 데이터이용 현황", "연번 데이터명 이용건수(‘23.10월)",
+                    "1 서울시 업종별 내외국인 신한카드 매출데이터 132", "2 서울시 10m 도로구간별 추정 유동인구 데이터 89",
+                    "3 서울시 00~14년 집계구별 사업체 통계 48", "붙임7 빅데이터 분석서비스 수행 목록")
+    table = structure(blocks, "d").tables[0]
+    assert table.columns == ["데이터명", "이용건수(‘23.10월)"]
+    assert [(r.header, r.values) for r in table.rows] == [
+        ("서울시 업종별 내외국인 신한카드 매출데이터", ["132"]), ("서울시 10m 도로구간별 추정 유동인구 데이터", ["89"]),
+        ("서울시 00~14년 집계구별 사업체 통계", ["48"])]
+    # two numbered lines, or lines not numbered 1, 2, 3 in turn, stay text
+    assert not structure(blocks[:4], "d").tables
+    assert not structure(_lines(1, "연번 사업명 예산", "1 가 사업 10", "3 나 사업 20", "4 다 사업 30"), "d").tables
+
+
+def test_a_one_line_header_whose_words_split_evenly_gives_each_column_its_share():
+    """ "이용기간 과제 분석수 이용 방문자" over two value columns: 과제 분석수 | 이용 방문자, not 이용 | 방문자."""
+    from ingest.structure import structure
+
+    blocks = _lines(58, "이용기간 과제 분석수 이용 방문자", "계 2,931건 13,330명", "‘23. 1. ~ 9. 492건 1,500명")
+    table = structure(blocks, "d").tables[0]
+    assert table.columns == ["이용기간", "과제 분석수", "이용 방문자"]
+    assert table.rows[0].header == "계" and table.rows[0].values == ["2,931건", "13,330명"]
+
+
+def test_figures_packed_in_one_cell_go_to_the_empty_cells_after_it():
+    """인재개발원 p.19: "디지털 역량 | 19 59 35 890 | | |" — the column rules are not drawn, so the 2025 plan's
+    890명 sat in the 과정 수 column and no cell of 교육 인원 held it."""
+    from ingest.structure import spread_packed_figures
+
+    assert spread_packed_figures(["19 59 35 890", "", "", "", "디지털 역량", "16 39 21 502", "", "", ""]) == [
+        "19", "59", "35", "890", "디지털 역량", "16", "39", "21", "502"]
+    assert spread_packed_figures(["941 - - 177,000", "", "", ""]) == ["941", "-", "-", "177,000"]
+    # too few empty cells, more empty cells than figures, words, a range or OCR pieces: the cell stays as printed
+    assert spread_packed_figures(["3 112 10", "5", ""]) == ["3 112 10", "5", ""]
+    assert spread_packed_figures(["3 112 10", "", "", ""]) == ["3 112 10", "", "", ""]
+    assert spread_packed_figures(["2 55명 11", "", ""]) == ["2 55명 11", "", ""]
+    assert spread_packed_figures(["05.01 - 05.02", "", ""]) == ["05.01 - 05.02", "", ""]
+    assert spread_packed_figures(["3, 30 5", "", ""]) == ["3, 30 5", "", ""]
+    assert spread_packed_figures(["16 5", ""]) == ["16 5", ""]
+
+
 def test_ruled_table_in_two_boxes_and_across_a_page_keeps_its_header():
     from ingest.models import Line
     from ingest.structure import structure

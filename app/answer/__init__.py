@@ -17,6 +17,7 @@ from index.scope import (
     doc_names,
     names_unknown_organization,
     subject_words,
+    this_year,
 )
 from ingest.models import TableChunk
 from ingest.normalize import compact
@@ -80,7 +81,8 @@ def prepare(retrieval: RetrievalView, question: str, files: list[str]) -> Prepar
     intent = parse_intent(_without_report_names(question, docs, files, common), retrieval.morphemes, retrieval.idf,
                           years, drop, retrieval.known)
     # "A국이랑 B국 정원 비교": two organizations compared as wholes, so their totals are meant.
-    intent = replace(intent, question=question, wants_total=intent.wants_total or len(files) >= 2)
+    intent = replace(intent, question=question, wants_total=intent.wants_total or len(files) >= 2,
+                     this_year=this_year(question, docs, files))
     hits = retrieval.hits(question, files, RETRIEVE_K)
     # "서울시재단 드론 사업": a word unknown to the reports asked of counts as unknown, wherever else it stands
     facts = question_facts(intent, lambda t: retrieval.mentions(t, files), hits[0].score if hits else 0)

@@ -157,6 +157,8 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
     # a printed change ("증감률 △17.0%") answers a comparison as well as a computed difference does
     op_fit = OP_KIND.get(intent.operation) == c.kind or printed_change
     own_years = _years_in(c.labels)
+    # "올해" asks the report's year: a cell of another year's column clashes, one without a year does not
+    clash_years = frozenset(intent.years) or frozenset([intent.this_year] if intent.this_year else [])
     total = _is_total(c)
     f = {
         "own_cov": own,
@@ -183,7 +185,7 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         "reason_cue": float(intent.answer_type == "reason" and bool(STATED_REASON.search(f"{c.text} {c.after}"))),
         "has_figure": float(bool(re.search(r"\d", c.value or c.text))),
         "year_fit": float(bool(intent.years) and all(y in years_here for y in intent.years)),
-        "year_clash": float(bool(intent.years) and bool(own_years) and not any(y in own_years for y in intent.years)),
+        "year_clash": float(bool(clash_years) and bool(own_years) and not own_years & clash_years),
         "year_missing": float(bool(intent.years) and not any(y in years_here for y in intent.years)),
         "near_figure": _near_figure(c, intent),
         "lead_cov": coverage(intent, c.labels.split(" - ")[0]) if c.kind == "span" else own,

@@ -91,6 +91,7 @@ class Intent:
     program: str = ""  # "드론 사업 예산은": the word that names the program asked of
     part_types: tuple[str, ...] = ()  # the answer type of each part ("어디서 하고 예산은 얼마야": place, amount)
     asks_change: bool = False  # "얼마나 늘었어", "증감": the change is the figure asked, not a year's amount
+    this_year: int | None = None  # "올해": the report's year, which a figure labelled with another is not
 
     @property
     def words_shown(self) -> tuple[str, ...]:
