@@ -141,11 +141,11 @@ def this_year(question: str, docs: list[DocLike], files: list[str]) -> int | Non
     return _report_year(docs, files) if _THIS_YEAR.search(question) else None
 
 
-_THIS_YEAR = re.compile(r"올해|금년|이번\s*해")
 # Years said relative to the report's own (Korean usage, not corpus facts); "전년 대비" is a comparison's
 # wording and names no year of its own (app/conversation.py reads 올해/전년 against the year talked about).
 LAST_AND_NEXT_YEARS = {"재작년": -2, "작년": -1, "지난해": -1, "내년": 1}
 _LAST_OR_NEXT_YEAR = re.compile("|".join(LAST_AND_NEXT_YEARS))  # 재작년 first: it holds 작년
+_THIS_YEAR = re.compile(r"올해|금년|이번\s*해")
 
 
 def _report_year(docs: list[DocLike], files: list[str]) -> int | None:
