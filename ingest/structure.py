@@ -488,7 +488,7 @@ def _numbers_the_rows(rows: list[list[str]]) -> bool:
     numbers the rows (연번); its figures are no values, and with the names beside them it labels the rows.
     (A table of words only keeps the caption as label: "1" alone would name nothing.)"""
     counted = [r for r in rows if len(r) > 1 and r[0].strip().isdigit()]
-    if len(counted) < 3 or sum(_is_figure(r[1]) for r in counted) * 2 >= len(counted):
+    if len(counted) < MIN_NUMBERED_ROWS or sum(_is_figure(r[1]) for r in counted) * 2 >= len(counted):
         return False
     first = int(counted[0][0])
     return [int(r[0]) for r in counted] == list(range(first, first + len(counted)))
@@ -635,9 +635,9 @@ def _realign_orphan_labels(orphans: list[str], value_columns: list[str]) -> list
 
 # ---------------------------------------------------------------- space-aligned tables in text lines
 
-_TRAILING_VALUES = re.compile(
-    r"^(?P<label>.*?)(?P<values>(?:\s+(?:[△▲+\-]?[\d,]+(?:\.\d+)?(?:%|건|명|개|개소|곳|회|편)?|순증|순감|-))+)\s*$"
-)
+# one printed cell figure at the end of a text row: "153,799", "△3.9%", "51명"
+_ROW_FIGURE = r"[△▲+\-]?[\d,]+(?:\.\d+)?(?:%|건|명|개|개소|곳|회|편)?"
+_TRAILING_VALUES = re.compile(rf"^(?P<label>.*?)(?P<values>(?:\s+(?:{_ROW_FIGURE}|순증|순감|-))+)\s*$")
 
 
 def split_aligned(text: str) -> tuple[str, list[str]] | None:
@@ -879,8 +879,7 @@ def _wrapped_note_lines(lines: list[Line], j: int, width: int, limit: int = 4) -
 
 
 # "1 서울시 업종별 내외국인 신한카드 매출데이터 132": a ranking printed as numbered lines, one figure each
-_NUMBERED_ROW = re.compile(
-    r"^(?P<n>\d{1,3})\s+(?P<label>\S.*?)\s+(?P<value>[△▲+\-]?[\d,]+(?:\.\d+)?(?:%|건|명|개|개소|곳|회|편)?)$")
+_NUMBERED_ROW = re.compile(rf"^(?P<n>\d{{1,3}})\s+(?P<label>\S.*?)\s+(?P<value>{_ROW_FIGURE})$")
 _SERIAL_HEADERS = {"연번", "순번", "번호", "순위"}
 MIN_NUMBERED_ROWS = 3  # fewer numbered lines read as an enumeration, not a table
 
