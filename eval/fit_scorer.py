@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import pickle
 import sys
 from dataclasses import dataclass, replace
@@ -308,7 +309,8 @@ def confidence_data(examples: list[Example], scorer: Scorer) -> list[HeldOut]:
     return out
 
 
-def cross_validated(train: list[Example], dev: list[Example], folds: int, seed: str = "") -> list[int]:
+def cross_validated(train: list[Example], dev: list[Example], folds: int, seed: str = "",
+                    outcomes_seen: dict[str, bool] | None = None) -> list[int]:
     """Questions right per fold of train + dev, each fold answered by a scorer fitted without it (weights on the
     rest's train part, thresholds on its dev part). One refit moves a few questions either way; summed over
     folds, a change to candidates or features is judged on every train and dev question, none of them seen."""
@@ -318,7 +320,10 @@ def cross_validated(train: list[Example], dev: list[Example], folds: int, seed: 
     right = []
     for k in range(folds):
         scorer = fit([ex for ex in train if fold(ex) != k], [ex for ex in dev if fold(ex) != k])
-        right.append(sum(ex.correct(*_decided(ex, scorer)) for ex in train + dev if fold(ex) == k))
+        held = {ex.item.id: ex.correct(*_decided(ex, scorer)) for ex in train + dev if fold(ex) == k}
+        right.append(sum(held.values()))
+        if outcomes_seen is not None:
+            outcomes_seen.update(held)
     return right
 
 
@@ -329,14 +334,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=WEIGHTS_PATH)
     ap.add_argument("--cv", type=int, metavar="K", help="only print K-fold cross-validated accuracy over train + dev")
     ap.add_argument("--cv-seeds", nargs="+", default=["a", "b"], help="fold assignments to sum over (with --cv)")
+    ap.add_argument("--cv-detail", type=Path, help="with --cv: write each question's out-of-fold outcome (JSON), "
+                    "to see which questions a change moves")
     args = ap.parse_args(argv)
     suites = [s for s in SUITES if s.name in args.suites]
     train = collect(suites, {"train"}, args.cache)
     dev = collect(suites, {"dev"}, args.cache)
     if args.cv:
+        detail: dict[str, dict[str, bool]] = {}
         for seed in args.cv_seeds:
-            right = cross_validated(train, dev, args.cv, seed)
+            right = cross_validated(train, dev, args.cv, seed, detail.setdefault(seed, {}))
             print(f"cv seed {seed}: {sum(right)}/{len(train) + len(dev)} right (folds {right})")
+        if args.cv_detail:
+            args.cv_detail.write_text(json.dumps(detail, ensure_ascii=False, indent=0), encoding="utf-8")
         return 0
     scorer, pooled = fit_with_outcomes(train, dev)
     train_acc = accuracy(train, scorer)
