@@ -179,6 +179,9 @@ class Grid:
     # Ruled tables only: columns covered by the cell starting at each position (0 = inside a merged cell).
     spans: list[list[int]] | None = None
     boxes: list[list[Box | None]] | None = None  # ruled tables only: the drawn cell covering each position
+    # a table drawn inside another's cell: that cell's text above it ("w 사 업 명 : … 지원사업", "(단위: 백만원)"),
+    # which names what the inner table is about
+    within: str = ""
 
 
 Block = Line | Grid

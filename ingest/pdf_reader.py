@@ -114,10 +114,23 @@ def _read_page(page: Page, number: int) -> tuple[list[Block], int]:
             placed.append((ln["top"], Line(text, number)))
     for table in tables:
         spans, boxes = _cell_layout(table)
-        grid = Grid(_table_rows(page, table), number, tuple(table.bbox), spans=spans, boxes=boxes)
+        grid = Grid(_table_rows(page, table), number, tuple(table.bbox), spans=spans, boxes=boxes,
+                    within=_enclosing_text(page, table, tables))
         placed.append((table.bbox[1], grid))
     placed.sort(key=lambda item: item[0])
     return [b for _, b in placed], len(page.chars)
+
+
+def _enclosing_text(page: Page, table: PlumberTable, tables: list[PlumberTable]) -> str:
+    """For a table drawn inside a cell of another, the text of that cell above it (what it is about)."""
+    x0, top, x1, bottom = table.bbox
+    for other in tables:
+        if other is table:
+            continue
+        for cx0, ctop, cx1, cbottom in (c for c in other.cells if c is not None):
+            if cx0 <= x0 and x1 <= cx1 and ctop <= top and bottom <= cbottom:
+                return _crop_text(page, (cx0, ctop, cx1, top))
+    return ""
 
 
 def _is_data_table(table: PlumberTable) -> bool:

@@ -43,6 +43,7 @@ _FOOTER = re.compile(r"^[-–]\s*\d+\s*[-–]$")  # page footers "- 1 -"
 _NOISE = re.compile(_FOOTER.pattern + r"|^\d{1,3}$")  # footers and bare page numbers
 MAX_CIRCLE_CHARS = 25
 MAX_CAPTION_CHARS = 30
+MAX_NESTED_CAPTION_CHARS = 60  # an item's full name ("대학일자리플러스센터(동아대, 동명대, 동서대) 지원사업")
 _SENTENCE_END = re.compile(r"(?:다|음|함|임|됨|요)\s*[.。]?$")
 _VALUE_WORDS = {"-", "–", "_", "순증", "순감", "皆增", "皆減", "신규", "—"}
 
@@ -369,7 +370,7 @@ def merge_split_columns(grid: Grid) -> Grid:
     # both cells of a cut span one column each (`_mergeable`), so the joined cell keeps the left one's span
     spans = [_joined_at(s, cut, lambda left, _: left) for s in grid.spans] if grid.spans is not None else None
     boxes = [_joined_at(b, cut, lambda left, right: _union([left, right])) for b in grid.boxes] if grid.boxes is not None else None
-    return Grid(rows, grid.page, grid.bbox, grid.continues, spans, boxes)
+    return Grid(rows, grid.page, grid.bbox, grid.continues, spans, boxes, grid.within)
 
 
 def _tail_column(rows: list[list[str]], j: int) -> bool:
@@ -1002,8 +1003,11 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
                 caption = item  # a budget review's per-program table sits under "② 지능형 CCTV 고도화(…)"
             if block.continues and tables:
                 caption, unit, as_of = tables[-1].caption, tables[-1].unit, tables[-1].as_of
+            if block.within:
+                caption, unit, as_of = _nested_caption(block.within, caption, unit, as_of)
             header, repeats, continued = None, False, block.continues and bool(tables)
-            if tables and last_grid >= 0:
+            # a table inside another's cell is its own table, however close it follows the outer one
+            if tables and last_grid >= 0 and not block.within:
                 # A ruled table drawn as two boxes (header + first row, then the rest), or running onto
                 # the next page under a repeated first header row, is one table.
                 repeats = _repeats_header(blocks[last_grid], block, blocks[last_grid + 1 : idx])
@@ -1083,6 +1087,24 @@ def _caption_unit(recent: list[Line], section_title: str) -> tuple[str, str, str
         if caption and _short_title(caption, MAX_CAPTION_CHARS):
             return caption, unit, as_of
     return section_title, unit, as_of
+
+
+_LONE_BULLET = re.compile(r"^(?:[wvlnq]|[^\w\s(（])\s+")  # Wingdings bullets come out as a lone "w" or "v"
+_FIELD = re.compile(r"^([^:：]{1,12})[:：]\s*(\S.*)$")
+
+
+def _nested_caption(within: str, caption: str, unit: str, as_of: str) -> tuple[str, str, str]:
+    """Caption, unit and as-of of a table inside another's cell, from that cell's text above it: its first line
+    names the item ("w 사 업 명 : 대학일자리플러스센터(…) 지원사업"), a later line may give the unit."""
+    lines = [ln.strip() for ln in within.split("\n") if ln.strip()]
+    if not lines:
+        return caption, unit, as_of
+    first = _LONE_BULLET.sub("", lines[0])
+    if (m := _FIELD.match(first)) and len(compact(m.group(1))) <= 6:  # "사 업 명 : X" names X
+        first = m.group(2)
+    named = clean_label(first)[:MAX_NESTED_CAPTION_CHARS]
+    return (named or caption, next(filter(None, map(find_unit, lines)), unit),
+            next(filter(None, map(find_as_of, lines)), as_of))
 
 
 def _caption_text(text: str) -> str:

@@ -300,6 +300,18 @@ def test_busan_fixture_recovers_cells_lost_to_missing_rules():
     assert stats.pages == 2
 
 
+def test_a_table_inside_a_cell_is_captioned_by_what_the_cell_names():
+    """청년산학국 p.42: each 공모사업 row holds its own budget table, which took the appendix's title as caption,
+    so "대학일자리플러스센터 지원사업 총사업비" found no table naming the program."""
+    path = FIXTURES / "busan_cheongnyeon_p42.pdf"
+    chunks, _ = ingest_file(path, DocumentMeta(file=path.name, title="청년산학국 주요업무계획"))
+    inner = [c for c in chunks if c.kind == "table" and "총사업비" in c.columns]
+    assert [c.caption for c in inner] == ["2024년도 지역특화 청년사업",
+                                          "대학일자리플러스센터(동아대, 동명대, 동서대) 지원사업 [국가직접지원"]
+    assert [(c.unit, c.rows[0].header, c.rows[0].values[0]) for c in inner] == [("백만원", "계", "40"),
+                                                                               ("백만원", "계", "5,120")]
+
+
 def test_dacon_fixture_budget_table():
     path = FIXTURES / "dacon_changup.pdf"
     chunks, _ = ingest_file(path, DocumentMeta(file=path.name, title="창업사업화지원"))
