@@ -1091,6 +1091,7 @@ def _caption_unit(recent: list[Line], section_title: str) -> tuple[str, str, str
 
 _LONE_BULLET = re.compile(r"^(?:[wvlnq]|[^\w\s(（])\s+")  # Wingdings bullets come out as a lone "w" or "v"
 _FIELD = re.compile(r"^([^:：]{1,12})[:：]\s*(\S.*)$")
+MAX_FIELD_LABEL_CHARS = 6  # "사업명", "공모기간": a field's label, not a sentence with a colon in it
 
 
 def _nested_caption(within: str, caption: str, unit: str, as_of: str) -> tuple[str, str, str]:
@@ -1100,7 +1101,7 @@ def _nested_caption(within: str, caption: str, unit: str, as_of: str) -> tuple[s
     if not lines:
         return caption, unit, as_of
     first = _LONE_BULLET.sub("", lines[0])
-    if (m := _FIELD.match(first)) and len(compact(m.group(1))) <= 6:  # "사 업 명 : X" names X
+    if (m := _FIELD.match(first)) and len(compact(m.group(1))) <= MAX_FIELD_LABEL_CHARS:  # "사 업 명 : X" names X
         first = m.group(2)
     named = clean_label(first)[:MAX_NESTED_CAPTION_CHARS]
     return (named or caption, next(filter(None, map(find_unit, lines)), unit),
