@@ -43,7 +43,7 @@ _FOOTER = re.compile(r"^[-–]\s*\d+\s*[-–]$")  # page footers "- 1 -"
 _NOISE = re.compile(_FOOTER.pattern + r"|^\d{1,3}$")  # footers and bare page numbers
 MAX_CIRCLE_CHARS = 25
 MAX_CAPTION_CHARS = 30
-MAX_NESTED_CAPTION_CHARS = 60  # an item's full name ("대학일자리플러스센터(동아대, 동명대, 동서대) 지원사업")
+CAPTION_CUT_CHARS = 60  # a caption is cut here; an item's full name fits ("대학일자리플러스센터(동아대, 동명대, 동서대) 지원사업")
 _SENTENCE_END = re.compile(r"(?:다|음|함|임|됨|요)\s*[.。]?$")
 _VALUE_WORDS = {"-", "–", "_", "순증", "순감", "皆增", "皆減", "신규", "—"}
 
@@ -1103,7 +1103,7 @@ def _nested_caption(within: str, caption: str, unit: str, as_of: str) -> tuple[s
     first = _LONE_BULLET.sub("", lines[0])
     if (m := _FIELD.match(first)) and len(compact(m.group(1))) <= MAX_FIELD_LABEL_CHARS:  # "사 업 명 : X" names X
         first = m.group(2)
-    named = clean_label(first)[:MAX_NESTED_CAPTION_CHARS]
+    named = clean_label(first)[:CAPTION_CUT_CHARS]
     return (named or caption, next(filter(None, map(find_unit, lines)), unit),
             next(filter(None, map(find_as_of, lines)), as_of))
 
@@ -1111,7 +1111,7 @@ def _nested_caption(within: str, caption: str, unit: str, as_of: str) -> tuple[s
 def _caption_text(text: str) -> str:
     text = re.sub(r"^[□■◉◆▣○◦❍●※\-·•▪ㅇ]\s*", "", text).strip()
     text = re.sub(r"\(\s*(?:단위|[’'‘]?\d).*?\)\s*$", "", text).strip()
-    return clean_label(text)[:60]
+    return clean_label(text)[:CAPTION_CUT_CHARS]
 
 
 def _with_aligned_tables(blocks: list[Block]) -> list[Block]:
