@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,12 @@ TABLE_SETTINGS = {
     "intersection_tolerance": 3,
 }
 TEXT_X_TOLERANCE = 1.5  # Nanum/HWP exports put narrow gaps between syllables; 3 (default) glues words.
+# HWP's house style leaves a table's outer left and right sides undrawn: its rows are full-width rules with
+# ruled columns between. Rules within this many points of one another start and end together.
+RULE_TOLERANCE = 3
+# A band between two rules with no column rule is still a table row (a group label merged across all columns)
+# when its text is centred: off-centre by at most this share of the width. A title between two tables is not.
+CENTRED_SHARE = 0.1
 
 
 class IngestError(Exception):
@@ -100,7 +107,9 @@ def _open_error(exc: Exception) -> str:
 def _read_page(page: Page, number: int) -> tuple[list[Block], int]:
     # Some exports overprint headings to fake bold ("기기기본본본"); dedupe removes the copies.
     page = page.dedupe_chars(tolerance=1)
-    tables = [t for t in page.find_tables(TABLE_SETTINGS) if _is_data_table(t)]
+    sides = _open_sides(page)
+    settings = {**TABLE_SETTINGS, "explicit_vertical_lines": sides} if sides else TABLE_SETTINGS
+    tables = [t for t in page.find_tables(settings) if _is_data_table(t)]
     boxes = [t.bbox for t in tables]
 
     def outside(obj: dict) -> bool:
@@ -119,6 +128,89 @@ def _read_page(page: Page, number: int) -> tuple[list[Block], int]:
         placed.append((table.bbox[1], grid))
     placed.sort(key=lambda item: item[0])
     return [b for _, b in placed], len(page.chars)
+
+
+def _open_sides(page: Page) -> list[dict]:
+    """The undrawn outer sides of open-sided tables, as vertical edges pdfplumber can close their cells with.
+
+    A table is a run of full-width rules whose bands each hold text and a column rule (or a centred label
+    merged across the row); its sides run from its first rule to its last at the rules' ends.
+    """
+    from pdfplumber.table import TableFinder, TableSettings
+
+    edges = TableFinder(page, TableSettings.resolve(TABLE_SETTINGS)).get_edges()
+    verticals = [e for e in edges if e["orientation"] == "v"]
+    horizontals = [e for e in edges if e["orientation"] == "h"]
+    sets = _rule_sets(horizontals)
+    words = page.extract_words(x_tolerance=TEXT_X_TOLERANCE) if sets else []
+    sides: list[dict] = []
+    for (x0, x1), tops in sets.items():
+        for top, bottom in _ruled_runs(x0, x1, tops, verticals, horizontals, words):
+            # a side already drawn is left alone: an edge beside it would move it when pdfplumber snaps them
+            sides.extend(_edge(x, top, bottom) for x in (x0, x1) if not _drawn(x, top, bottom, verticals))
+    return sides
+
+
+def _rule_sets(horizontals) -> dict[tuple[float, float], list[float]]:
+    """Horizontal rules grouped by where they start and end, each group's tops in order."""
+    sets: dict[tuple[float, float], list[float]] = {}
+    for e in horizontals:
+        key = next((k for k in sets if abs(k[0] - e["x0"]) <= RULE_TOLERANCE and abs(k[1] - e["x1"]) <= RULE_TOLERANCE),
+                   (e["x0"], e["x1"]))
+        sets.setdefault(key, []).append(e["top"])
+    return {k: sorted(v) for k, v in sets.items() if len(v) >= 3}
+
+
+def _ruled_runs(x0: float, x1: float, tops: list[float], verticals: list[dict], horizontals: list[dict],
+                words: list[dict]):
+    """(top, bottom) of each run of two or more table bands between consecutive rules."""
+    run: list[float] = []
+    for top, bottom in pairwise(tops):
+        if bottom - top <= RULE_TOLERANCE:
+            continue
+        # an empty band is no row: the gap between an org chart's boxes holds only the lines joining them
+        inside = [w for w in words if x0 <= (w["x0"] + w["x1"]) / 2 <= x1 and top <= (w["top"] + w["bottom"]) / 2 <= bottom]
+        row = bool(inside) and not _crossed(x0, x1, top, bottom, horizontals) and (
+            _column_ruled(x0, x1, top, bottom, verticals) or (bool(run) and _centred_label(x0, x1, inside)))
+        if row:
+            run = run or [top]
+            run.append(bottom)
+            continue
+        if len(run) >= 3:
+            yield run[0], run[-1]
+        run = []
+    if len(run) >= 3:
+        yield run[0], run[-1]
+
+
+def _crossed(x0: float, x1: float, top: float, bottom: float, horizontals: list[dict]) -> bool:
+    """A band crossed by a rule as wide as its set is no row of it: the set's rules are one column's."""
+    return any(top + RULE_TOLERANCE < h["top"] < bottom - RULE_TOLERANCE
+               and h["x0"] <= x0 + RULE_TOLERANCE and h["x1"] >= x1 - RULE_TOLERANCE for h in horizontals)
+
+
+def _column_ruled(x0: float, x1: float, top: float, bottom: float, verticals: list[dict]) -> bool:
+    return any(x0 + RULE_TOLERANCE < v["x0"] < x1 - RULE_TOLERANCE
+               and v["top"] <= top + RULE_TOLERANCE and v["bottom"] >= bottom - RULE_TOLERANCE for v in verticals)
+
+
+def _drawn(x: float, top: float, bottom: float, verticals: list[dict]) -> bool:
+    return any(abs(v["x0"] - x) <= RULE_TOLERANCE and v["top"] <= top + RULE_TOLERANCE
+               and v["bottom"] >= bottom - RULE_TOLERANCE for v in verticals)
+
+
+def _centred_label(x0: float, x1: float, words: list[dict]) -> bool:
+    """One line of text standing clear of both sides, about as far from each: a label merged across the row."""
+    if max(w["top"] for w in words) - min(w["top"] for w in words) > min(w["bottom"] - w["top"] for w in words) / 2:
+        return False
+    left, right = min(w["x0"] for w in words) - x0, x1 - max(w["x1"] for w in words)
+    margin = CENTRED_SHARE * (x1 - x0)
+    return min(left, right) >= margin and abs(left - right) <= 2 * margin
+
+
+def _edge(x: float, top: float, bottom: float) -> dict:
+    return {"object_type": "side_edge", "orientation": "v", "x0": x, "x1": x, "top": top, "bottom": bottom,
+            "height": bottom - top, "width": 0}
 
 
 def _enclosing_text(page: Page, table: PlumberTable, tables: list[PlumberTable]) -> str:

@@ -312,6 +312,31 @@ def test_a_table_inside_a_cell_is_captioned_by_what_the_cell_names():
                                                                                ("백만원", "계", "5,120")]
 
 
+def test_a_table_without_outer_side_rules_keeps_its_first_and_last_columns():
+    """자치경찰위원회 p.22: the 공모사업 lists draw full-width rules but no left or right side, so pdfplumber
+    found only the middle columns; 연번 and 선정현황 ("미선정") were lost as loose text lines."""
+    path = FIXTURES / "busan_jachigyeongchal_p22.pdf"
+    chunks, _ = ingest_file(path, DocumentMeta(file=path.name, title="자치경찰위원회 주요업무계획"))
+    table = next(c for c in chunks if c.kind == "table" and "선정현황" in c.columns)
+    rows = [dict(zip(table.columns[1:], r.values)) for r in table.rows]
+    assert [r["선정현황"] for r in rows if r["선정현황"]] == ["선정", "미선정", "미선정", "선정", "선정", "미선정"]
+    drone = next(r for r in rows if r["공모명"].startswith("드론 스마트폴"))
+    assert (drone["연번"], drone["선정현황"]) == ("2", "미선정")
+    # the group label merged across the row stays one cell, not split at the columns below it
+    assert any(r["연번"] == "주민과 함께 더 안심, 우리동네 만들기 사업(특별교부세)" for r in rows)
+
+
+def test_an_org_chart_drawn_with_rules_stays_text_while_the_open_sided_tables_beside_it_are_read():
+    """보건환경연구원 p.6: the org chart's boxes share their rules' ends, like an open-sided table's rows, but the
+    gaps between them hold no text, so they are no table; the staffing table below keeps its rows."""
+    path = FIXTURES / "busan_bohwan_p6.pdf"
+    chunks, _ = ingest_file(path, DocumentMeta(file=path.name, title="보건환경연구원 주요업무계획"))
+    tables = [c for c in chunks if c.kind == "table"]
+    assert not [c for c in tables if any("연구부" in col for col in c.columns)]
+    staff = next(c for c in tables if any(r.header == "정원" for r in c.rows))
+    assert next(r for r in staff.rows if r.header == "정원").values[0] == "153"
+
+
 def test_dacon_fixture_budget_table():
     path = FIXTURES / "dacon_changup.pdf"
     chunks, _ = ingest_file(path, DocumentMeta(file=path.name, title="창업사업화지원"))
