@@ -89,10 +89,12 @@ def heading_level(text: str, section: Section) -> tuple[int, str] | None:
     if m := _SUBNUMBERED.match(text):
         return (2, text) if _short_title(m.group(1)) else None
     if m := _BOX.match(text):
-        return (3, m.group(1)) if _bullet_title(m.group(1)) else None
+        title = without_aside(m.group(1))
+        return (3, title) if _bullet_title(title) else None
     if m := _CIRCLE.match(text):
         # "○" often opens a whole sentence in review reports; only short labels are headings.
-        return (4, m.group(1)) if _bullet_title(m.group(1), MAX_CIRCLE_CHARS) else None
+        title = without_aside(m.group(1))
+        return (4, title) if _bullet_title(title, MAX_CIRCLE_CHARS) else None
     return None
 
 
@@ -100,6 +102,15 @@ def heading_level(text: str, section: Section) -> tuple[int, str] | None:
 # its own (as one, it became a one-line chunk cut off from the program it belongs to); a colon inside
 # brackets ("세입예산 (단위 : 천원)") is a caption's note
 _LABELLED_VALUE = re.compile(r"^[^(（<\[:：]{1,20}[:：]\s*\S")
+
+
+# "▣ 2024년 신청 추진 공모사업 * 미선정 사업 포함": an aside after an asterisk qualifies the title; left on, its
+# "포함" read as a sentence's end, so the 2024 list was no heading and its table took the 2023 list's caption
+_ASIDE = re.compile(r"\s+\*\s*\S.*$")
+
+
+def without_aside(title: str) -> str:
+    return _ASIDE.sub("", title).strip()
 
 
 def _bullet_title(title: str, limit: int = MAX_HEADING_CHARS) -> bool:
@@ -1109,7 +1120,7 @@ def _nested_caption(within: str, caption: str, unit: str, as_of: str) -> tuple[s
 
 
 def _caption_text(text: str) -> str:
-    text = re.sub(r"^[□■◉◆▣○◦❍●※\-·•▪ㅇ]\s*", "", text).strip()
+    text = without_aside(re.sub(r"^[□■◉◆▣○◦❍●※\-·•▪ㅇ]\s*", "", text).strip())
     text = re.sub(r"\(\s*(?:단위|[’'‘]?\d).*?\)\s*$", "", text).strip()
     return clean_label(text)[:CAPTION_CUT_CHARS]
 

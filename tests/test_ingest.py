@@ -326,6 +326,17 @@ def test_a_table_without_outer_side_rules_keeps_its_first_and_last_columns():
     assert any(r["연번"] == "주민과 함께 더 안심, 우리동네 만들기 사업(특별교부세)" for r in rows)
 
 
+def test_an_asterisk_aside_after_a_title_is_no_part_of_the_caption():
+    """자치경찰위원회 p.22: "▣ 2024년 신청 추진 공모사업 * 미선정 사업 포함" ends in 포함, read as a sentence's end,
+    so the 2024 list took the 2023 list's caption and a question about 2024 met a table about 2023."""
+    path = FIXTURES / "busan_jachigyeongchal_p22.pdf"
+    chunks, _ = ingest_file(path, DocumentMeta(file=path.name, title="자치경찰위원회 주요업무계획"))
+    tables = {c.columns[-1]: c for c in chunks if c.kind == "table"}
+    assert tables["추진여부"].caption == "2023년 신청 추진 공모사업"
+    assert tables["선정현황"].caption == "2024년 신청 추진 공모사업"
+    assert tables["선정현황"].section.endswith("2024년 신청 추진 공모사업")
+
+
 def test_an_org_chart_drawn_with_rules_stays_text_while_the_open_sided_tables_beside_it_are_read():
     """보건환경연구원 p.6: the org chart's boxes share their rules' ends, like an open-sided table's rows, but the
     gaps between them hold no text, so they are no table; the staffing table below keeps its rows."""
