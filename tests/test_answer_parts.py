@@ -221,6 +221,25 @@ def test_a_tag_column_picks_the_rows_it_marks_with_a_question_word(tokenizer):
     assert found[0].items == ("맥도생태공원 습지복원 사업", "을숙도 유아숲체험원 프로그램 운영")
 
 
+SELECTED = table_chunk(["구분", "연번", "공모명", "선정현황"], [
+    ("2024년 신청 추진 공모사업", ["1", "시민체감형 스마트 첨단교차로 조성", "선정"]),
+    ("2024년 신청 추진 공모사업", ["2", "드론 스마트폴 구축으로 범죄안전 플랫폼 조성", "미선정"]),
+    ("2024년 신청 추진 공모사업", ["3", "사회적약자 대상 위치기반 스마트 실종예방 서비스", "미선정"]),
+    ("2024년 신청 추진 공모사업", ["4", "신선마을, 우리동네 살리기", "선정"]),
+], page=22)
+
+
+def test_a_tag_inside_another_tag_is_picked_only_when_the_question_does_not_print_the_longer_one(tokenizer):
+    """자치경찰위원회 p.22: "미선정" holds "선정", so both tags were offered for "미선정 건 뭐야" and tied."""
+    failed = intent_of(tokenizer, "2024년에 신청한 공모사업 중 떨어진(미선정) 건 뭐야?")
+    found = category_rows(hit(SELECTED), 0, SELECTED.rows, failed.terms, failed.question)
+    assert [(c.value, c.items) for c in found] == [("미선정", ("드론 스마트폴 구축으로 범죄안전 플랫폼 조성",
+                                                              "사회적약자 대상 위치기반 스마트 실종예방 서비스"))]
+    chosen = intent_of(tokenizer, "2024년 공모사업 중에 선정된 거 뭐야?")
+    found = category_rows(hit(SELECTED), 0, SELECTED.rows, chosen.terms, chosen.question)
+    assert [(c.value, len(c.items)) for c in found] == [("선정", 2)]
+
+
 def test_a_column_of_names_is_no_tag_column():
     # every row names its own issue, so no cell of that column marks a group of rows
     assert category_rows(hit(ISSUES), 0, ISSUES.rows, ("유아숲체험원",)) == []

@@ -102,7 +102,8 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
             if listing and key not in listed:
                 listed.add(key)  # a table of several chunks lists all its rows, once, at its best chunk's rank
                 every_row = table_rows.get(key) or hit.chunk.rows
-                out += column_lists(hit, rank, every_row) + category_rows(hit, rank, every_row, intent.terms)
+                out += column_lists(hit, rank, every_row) + category_rows(hit, rank, every_row, intent.terms,
+                                                                         intent.question)
             if intent.operation == "compare":
                 out += differences(hit, rank)
             if charting:
@@ -393,7 +394,8 @@ CATEGORY_CHARS = 12  # letters: a category cell is a short tag ("신규사업", 
 _WORDLESS = re.compile(r"[^0-9a-z가-힣]")
 
 
-def category_rows(hit: Hit, rank: int, table: list[TableRow], terms: tuple[str, ...]) -> list[Candidate]:
+def category_rows(hit: Hit, rank: int, table: list[TableRow], terms: tuple[str, ...],
+                  question: str = "") -> list[Candidate]:
     """ "현안 중 신규사업으로 분류된 건": the rows that a column of short repeated tags marks with the tag the question
     names (its words cover more than half the tag's letters)."""
     chunk = hit.chunk
@@ -406,10 +408,9 @@ def category_rows(hit: Hit, rank: int, table: list[TableRow], terms: tuple[str, 
         kinds = {t for t in tags if t}
         if not 2 <= len(kinds) <= len(body) / 2 or any(len(k) > CATEGORY_CHARS or value_of(k) is not None for k in kinds):
             continue
-        for kind in sorted(kinds):
-            # the question must name the tag, not share a syllable pair with it ("ai" is not the tag "비전ai")
-            if sum(len(w) for w in words if w in kind) * 2 <= len(_WORDLESS.sub("", kind)):
-                continue
+        # the question must name the tag, not share a syllable pair with it ("ai" is not the tag "비전ai")
+        named = [k for k in sorted(kinds) if sum(len(w) for w in words if w in k) * 2 > len(_WORDLESS.sub("", k))]
+        for kind in _most_specific(named, compact(question).lower()):
             picked = [r for r, t in zip(body, tags) if t == kind]
             names = [_name_without(r, j, shared_header) for r in picked]
             shown = "; ".join(names[:MAX_LIST_ITEMS])
@@ -419,6 +420,14 @@ def category_rows(hit: Hit, rank: int, table: list[TableRow], terms: tuple[str, 
                 table_row=picked[0], group=len(body), items=tuple(names),
             ))
     return out
+
+
+def _most_specific(tags: list[str], asked: str) -> list[str]:
+    """Of tags holding one another ("선정" in "미선정"), the longer when the question prints it whole, else the shorter:
+    "미선정 건 뭐야" asks for 미선정 only, "선정된 거 뭐야" for 선정 only."""
+    return [t for t in tags
+            if not any(t != o and t in o and o in asked for o in tags)
+            and (t in asked or not any(o != t and o in t for o in tags))]
 
 
 def _name_without(row: TableRow, j: int, shared_header: bool) -> str:
