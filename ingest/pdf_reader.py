@@ -28,8 +28,10 @@ TEXT_X_TOLERANCE = 1.5  # Nanum/HWP exports put narrow gaps between syllables; 3
 # ruled columns between. Rules within this many points of one another start and end together.
 RULE_TOLERANCE = 3
 # A band between two rules with no column rule is still a table row (a group label merged across all columns)
-# when its text is centred: off-centre by at most this share of the width. A title between two tables is not.
+# when its one line of text stands clear of both sides by this share of the width and is off-centre by at most
+# twice that; a title between two tables (at the left, a unit at the right) is not.
 CENTRED_SHARE = 0.1
+MIN_TABLE_RULES = 3  # two bands, a header and one row: fewer rules are a box or an underline
 
 
 class IngestError(Exception):
@@ -158,7 +160,7 @@ def _rule_sets(horizontals) -> dict[tuple[float, float], list[float]]:
         key = next((k for k in sets if abs(k[0] - e["x0"]) <= RULE_TOLERANCE and abs(k[1] - e["x1"]) <= RULE_TOLERANCE),
                    (e["x0"], e["x1"]))
         sets.setdefault(key, []).append(e["top"])
-    return {k: sorted(v) for k, v in sets.items() if len(v) >= 3}
+    return {k: sorted(v) for k, v in sets.items() if len(v) >= MIN_TABLE_RULES}
 
 
 def _ruled_runs(x0: float, x1: float, tops: list[float], verticals: list[dict], horizontals: list[dict],
@@ -176,10 +178,10 @@ def _ruled_runs(x0: float, x1: float, tops: list[float], verticals: list[dict], 
             run = run or [top]
             run.append(bottom)
             continue
-        if len(run) >= 3:
+        if len(run) >= MIN_TABLE_RULES:
             yield run[0], run[-1]
         run = []
-    if len(run) >= 3:
+    if len(run) >= MIN_TABLE_RULES:
         yield run[0], run[-1]
 
 
