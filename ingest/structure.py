@@ -427,6 +427,12 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
     else:
         columns = [unnamed_column(j) for j in range(width)]
     head_boxes = _header_boxes(rows[:n_head], cell_boxes[:n_head] if cell_boxes else None, width)
+    groups = _group_labels(rows, spans, n_head, width)
+    if groups:
+        keep = [i for i in range(len(rows)) if i < n_head or i not in groups]
+        under = [groups.get(max((g for g in groups if g < i), default=-1), "") for i in keep[n_head:]]
+        rows, spans = [rows[i] for i in keep], [spans[i] for i in keep] if spans else None
+        cell_boxes = [cell_boxes[i] for i in keep] if cell_boxes else None
     fitted_rows = [_fit_row(cells, width) for cells in rows[n_head:]]
     fitted_boxes = [_fitted_boxes(cells, fitted, cell_boxes[n_head + i] if cell_boxes else None)
                     for i, (cells, fitted) in enumerate(zip(rows[n_head:], fitted_rows))]
@@ -444,6 +450,9 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
                              header_box=_as_list(_union([b for c, b in zip(fitted[:n_label], boxes) if c.strip()])),
                              boxes=_as_lists(boxes[n_label:]), page=grid.page))
     _name_repeated_rows(body)
+    if groups and len(body) == len(under):
+        for row, group in zip(body, under):
+            row.header = clean_label(f"{group} {row.header}")
     column_boxes = [_union(head_boxes[:n_label]), *head_boxes[n_label:]]
     if n_label > 1:
         columns = [columns[0], *_realign_orphan_labels(columns[1:n_label], columns[n_label:])]
@@ -458,10 +467,20 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
         # and label rows by the caption, so the first figure is not dropped.
         columns = ["구분", *columns]
         column_boxes = [None, *head_boxes]
-        body = [TableRow(header=clean_label(caption) or "값", values=fitted, values_norm=[v.replace(" ", "") for v in fitted],
-                         boxes=_as_lists(boxes), page=grid.page)
-                for fitted, boxes in zip(fitted_rows, fitted_boxes)]
+        labels = under if groups else [""] * len(fitted_rows)
+        body = [TableRow(header=clean_label(group or caption) or "값", values=fitted,
+                         values_norm=[v.replace(" ", "") for v in fitted], boxes=_as_lists(boxes), page=grid.page)
+                for fitted, boxes, group in zip(fitted_rows, fitted_boxes, labels)]
     return Table(table_id, caption, unit, as_of, columns, body, grid.page, section, _as_lists(column_boxes))
+
+
+def _group_labels(rows: list[list[str]], spans: list[list[int]] | None, n_head: int, width: int) -> dict[int, str]:
+    """Body rows that are one label drawn across every column ("스마트빌리지 보급 및 확산(지역균형발전특별회계)",
+    "[국정과제]"): a group the rows below belong to, not a row of empty values (index -> label)."""
+    if not spans:
+        return {}
+    return {i: clean_label(rows[i][0].replace("\n", " ")) for i in range(n_head, len(rows))
+            if spans[i] and spans[i][0] >= width and rows[i][0].strip() and not any(c.strip() for c in rows[i][1:])}
 
 
 # a whole printed figure ("1,050", "177,000", "2.5%") or a dash for none; not an OCR piece such as "3,9" or "3,"

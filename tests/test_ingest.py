@@ -322,8 +322,6 @@ def test_a_table_without_outer_side_rules_keeps_its_first_and_last_columns():
     assert [r["선정현황"] for r in rows if r["선정현황"]] == ["선정", "미선정", "미선정", "선정", "선정", "미선정"]
     drone = next(r for r in rows if r["공모명"].startswith("드론 스마트폴"))
     assert (drone["연번"], drone["선정현황"]) == ("2", "미선정")
-    # the group label merged across the row stays one cell, not split at the columns below it
-    assert any(r["연번"] == "주민과 함께 더 안심, 우리동네 만들기 사업(특별교부세)" for r in rows)
 
 
 def test_an_asterisk_aside_after_a_title_is_no_part_of_the_caption():
@@ -335,6 +333,18 @@ def test_an_asterisk_aside_after_a_title_is_no_part_of_the_caption():
     assert tables["추진여부"].caption == "2023년 신청 추진 공모사업"
     assert tables["선정현황"].caption == "2024년 신청 추진 공모사업"
     assert tables["선정현황"].section.endswith("2024년 신청 추진 공모사업")
+
+
+def test_a_label_drawn_across_every_column_groups_the_rows_below_it():
+    """자치경찰위원회 p.22: "스마트빌리지 보급 및 확산(지역균형발전특별회계)" spans the whole row; read as a row of
+    empty values it made the 2024 list eight items long where it names six applications."""
+    path = FIXTURES / "busan_jachigyeongchal_p22.pdf"
+    chunks, _ = ingest_file(path, DocumentMeta(file=path.name, title="자치경찰위원회 주요업무계획"))
+    table = next(c for c in chunks if c.kind == "table" and "선정현황" in c.columns)
+    assert [r.values[0] for r in table.rows] == ["1", "2", "3", "4", "5", "6"]
+    # the label merged across the row stays one piece, not split at the columns below it
+    assert [r.header for r in table.rows[2:4]] == ["스마트빌리지 보급 및 확산(지역균형발전특별회계)",
+                                                   "주민과 함께 더 안심, 우리동네 만들기 사업(특별교부세)"]
 
 
 def test_an_org_chart_drawn_with_rules_stays_text_while_the_open_sided_tables_beside_it_are_read():
