@@ -192,13 +192,16 @@ def _crossed(x0: float, x1: float, top: float, bottom: float, horizontals: list[
 
 
 def _column_ruled(x0: float, x1: float, top: float, bottom: float, verticals: list[dict]) -> bool:
-    return any(x0 + RULE_TOLERANCE < v["x0"] < x1 - RULE_TOLERANCE
-               and v["top"] <= top + RULE_TOLERANCE and v["bottom"] >= bottom - RULE_TOLERANCE for v in verticals)
+    return any(x0 + RULE_TOLERANCE < v["x0"] < x1 - RULE_TOLERANCE and _through(v, top, bottom) for v in verticals)
 
 
 def _drawn(x: float, top: float, bottom: float, verticals: list[dict]) -> bool:
-    return any(abs(v["x0"] - x) <= RULE_TOLERANCE and v["top"] <= top + RULE_TOLERANCE
-               and v["bottom"] >= bottom - RULE_TOLERANCE for v in verticals)
+    return any(abs(v["x0"] - x) <= RULE_TOLERANCE and _through(v, top, bottom) for v in verticals)
+
+
+def _through(vertical: dict, top: float, bottom: float) -> bool:
+    """The vertical rule runs from `top` to `bottom` (within the tolerance)."""
+    return vertical["top"] <= top + RULE_TOLERANCE and vertical["bottom"] >= bottom - RULE_TOLERANCE
 
 
 def _centred_label(x0: float, x1: float, words: list[dict]) -> bool:

@@ -430,8 +430,8 @@ def build_table(grid: Grid, caption: str, unit: str, as_of: str, section: str, d
     groups = _group_labels(rows, spans, n_head, width)
     if groups:
         keep = [i for i in range(len(rows)) if i < n_head or i not in groups]
-        under = [groups.get(max((g for g in groups if g < i), default=-1), "") for i in keep[n_head:]]
-        rows, spans = [rows[i] for i in keep], [spans[i] for i in keep] if spans else None
+        under = _groups_above(groups, keep[n_head:])
+        rows, spans = [rows[i] for i in keep], [spans[i] for i in keep]
         cell_boxes = [cell_boxes[i] for i in keep] if cell_boxes else None
     fitted_rows = [_fit_row(cells, width) for cells in rows[n_head:]]
     fitted_boxes = [_fitted_boxes(cells, fitted, cell_boxes[n_head + i] if cell_boxes else None)
@@ -481,6 +481,16 @@ def _group_labels(rows: list[list[str]], spans: list[list[int]] | None, n_head: 
         return {}
     return {i: clean_label(rows[i][0].replace("\n", " ")) for i in range(n_head, len(rows))
             if spans[i] and spans[i][0] >= width and rows[i][0].strip() and not any(c.strip() for c in rows[i][1:])}
+
+
+def _groups_above(groups: dict[int, str], kept: list[int]) -> list[str]:
+    """For each kept row (by index, in order), the label of the last group row above it ("" before the first)."""
+    out, group, starts = [], "", sorted(groups)
+    for i in kept:
+        while starts and starts[0] < i:
+            group = groups[starts.pop(0)]
+        out.append(group)
+    return out
 
 
 # a whole printed figure ("1,050", "177,000", "2.5%") or a dash for none; not an OCR piece such as "3,9" or "3,"
