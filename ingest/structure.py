@@ -30,6 +30,9 @@ from .normalize import (
 
 # Outline markers, highest level first. "-" and "※" items stay inside their section.
 _ROMAN = re.compile(r"^(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+|[IVX]{1,4}|\|)\s*[.．]\s*(\S.*)$")
+# "Ⅵ 당면 현안": a chapter numeral printed without its period; a diagram's boxes in a row ("Ⅰ 지역사회보장전략
+# Ⅱ 균형발전 전략") hold a second numeral, and a labelled fact ("Ⅰ 전략체계 : 4대 추진전략") is no title
+_BARE_ROMAN = re.compile(r"^[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+\s+([^ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+)$")
 _NUMBERED = re.compile(r"^(\d{1,2})\s*[.．]\s+(\D.*)$")
 _SUBNUMBERED = re.compile(r"^(?:\(\d{1,2}\)|\d{1,2}-\d{1,2}\.?|[가-하]\.)\s*(\S.*)$")
 _BOX = re.compile(r"^[□■◉◆▣]\s*(\S.*)$")
@@ -41,6 +44,9 @@ _BARE_FIGURE = re.compile(r"(?:^|\s)[\d,.\-–—%]+(?=\s|$)")  # a table row's 
 MAX_HEADING_CHARS = 40
 _FOOTER = re.compile(r"^[-–]\s*\d+\s*[-–]$")  # page footers "- 1 -"
 _NOISE = re.compile(_FOOTER.pattern + r"|^\d{1,3}$")  # footers and bare page numbers
+# "Ⅵ. 당면 현안 ······ 21": a contents page repeats the headings printed later; read as headings, its lines
+# became one-line sections that outranked the chapters they point to ("기획관 당면 현안" found page 3, not 25)
+_CONTENTS_ENTRY = re.compile(r"[·.…‥・]{4,}\s*\d{0,3}$")
 MAX_CIRCLE_CHARS = 25
 MAX_CAPTION_CHARS = 30
 CAPTION_CUT_CHARS = 60  # a caption is cut here; an item's full name fits ("대학일자리플러스센터(동아대, 동명대, 동서대) 지원사업")
@@ -76,7 +82,7 @@ def heading_level(text: str, section: Section) -> tuple[int, str] | None:
     """Outline level and title of a heading line, or None for body text."""
     if len(text) > 80:
         return None
-    if m := _ROMAN.match(text):
+    if _ROMAN.match(text) or ((m := _BARE_ROMAN.match(text)) and _bullet_title(m.group(1))):
         return 0, text
     if m := _NUMBERED.match(text):
         number = int(m.group(1))
@@ -1066,7 +1072,7 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
             recent = []
             continue
         text = block.text
-        if _NOISE.match(text):
+        if _NOISE.match(text) or _CONTENTS_ENTRY.search(text):
             continue
         if pending and find_unit(text):
             for table, at in pending:

@@ -570,3 +570,15 @@ def test_a_status_table_without_header_keeps_its_first_row():
     assert len(tables) == 1
     done = next(r for r in tables[0].rows if r.header == "완료 (5)")
     assert "공공 도서관 최적 입지" in " ".join(done.values)
+
+
+def test_a_contents_page_makes_no_headings_and_a_chapter_numeral_without_its_period_is_one():
+    """기획관 pp.3 and 25: the contents line "Ⅵ. 당면 현안 ····· 21" became a section of its own that outranked the
+    chapter, and the chapter itself, "Ⅵ 당면 현안" printed without a period, was read as body text under the
+    previous chapter's last program, so "기획관 당면 현안 몇 개야" met the contents page."""
+    path = FIXTURES / "busan_gihoekgwan_p3_p25.pdf"
+    chunks, _ = ingest_file(path, DocumentMeta(file=path.name, title="기획관 주요업무계획"))
+    assert not [c.section for c in chunks if "···" in c.section + c.text]
+    issues = next(c for c in chunks if "부산글로벌허브도시 조성 특별법 제정" in c.text)
+    assert issues.page == 2
+    assert issues.section.startswith("VI 당면 현안 > ")
