@@ -46,7 +46,7 @@ _FOOTER = re.compile(r"^[-–]\s*\d+\s*[-–]$")  # page footers "- 1 -"
 _NOISE = re.compile(_FOOTER.pattern + r"|^\d{1,3}$")  # footers and bare page numbers
 # "Ⅵ. 당면 현안 ······ 21": a contents page repeats the headings printed later; read as headings, its lines
 # became one-line sections that outranked the chapters they point to ("기획관 당면 현안" found page 3, not 25)
-_CONTENTS_ENTRY = re.compile(r"[·.…‥・]{4,}\s*\d{0,3}$")
+_CONTENTS_ENTRY = re.compile(r"[·.ㆍ∙・‥…]{4,}\s*\d{0,3}$|…{2,}\s*\d{1,3}$")
 MAX_CIRCLE_CHARS = 25
 MAX_CAPTION_CHARS = 30
 CAPTION_CUT_CHARS = 60  # a caption is cut here; an item's full name fits ("대학일자리플러스센터(동아대, 동명대, 동서대) 지원사업")
@@ -1027,8 +1027,6 @@ class TextUnit:
 class Structured:
     texts: list[TextUnit]
     tables: list[Table]
-
-
 
 
 def structure(blocks: list[Block], doc_key: str) -> Structured:

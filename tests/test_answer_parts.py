@@ -1145,15 +1145,6 @@ def test_a_reason_reads_on_into_the_next_chunk_to_the_end_of_its_sentence(tokeni
     assert first.after.endswith("미편성한 것으로 파악됨")
 
 
-def test_a_table_of_contents_line_is_no_answer():
-    """ "기획관 당면 현안 몇 개고 뭐야" was answered "Ⅵ. 당면 현안 ······ 21 Ⅰ. 기본현황 …": the contents page."""
-    chunk = text_chunk("Ⅵ. 당면 현안 ························· 21\nⅤ. 주요 업무 …… 9\nⅠ. 기본현황\n"
-                       "□ 기구 및 조직도 5 담당관 1 추진단 20 팀", page=2)
-    texts = [c.text for c in spans(hit(chunk), 0)]
-    assert texts and all("현안" not in t and "주요 업무" not in t for t in texts)
-    assert "Ⅰ. 기본현황" in texts
-
-
 def test_a_reference_list_is_no_answer():
     """ "조세지출 연계관리 보고서가 결론에서 제시하는 대안이 뭐야" was answered with the report's reference list."""
     chunk = text_chunk("대안으로 조세지출과 재정지출의 통합심층평가가 필요함\n기획재정부. (2023). 「2023년도 조세지출 기본계획」.\n"

@@ -582,3 +582,11 @@ def test_a_contents_page_makes_no_headings_and_a_chapter_numeral_without_its_per
     issues = next(c for c in chunks if "부산글로벌허브도시 조성 특별법 제정" in c.text)
     assert issues.page == 2
     assert issues.section.startswith("VI 당면 현안 > ")
+
+
+def test_contents_entries_in_either_leader_style_are_dropped():
+    """ "기획관 당면 현안 몇 개고 뭐야" was answered "Ⅵ. 당면 현안 ······ 21 Ⅰ. 기본현황 …": the contents page."""
+    lines = [Line(t, 2) for t in ["Ⅵ. 당면 현안 ························· 21", "Ⅴ. 주요 업무 …… 9", "Ⅰ. 기본현황",
+                                  "□ 기구 및 조직도 5 담당관 1 추진단 20 팀"]]
+    texts = structure(lines, "t").texts
+    assert [ln for t in texts for ln in t.lines] == ["Ⅰ. 기본현황", "□ 기구 및 조직도 5 담당관 1 추진단 20 팀"]

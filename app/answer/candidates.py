@@ -24,8 +24,6 @@ _SPLIT = re.compile(r"(?<=[다음함됨임])\.\s+|\n")
 # Words a sentence states a reason or an opinion with: "주된 사유는", "감액 요인으로", "~에 따른 것으로".
 STATED_REASON = re.compile(r"사유|요인|때문|기인|원인|따른\s*것|에\s*따른|위하여|위해|필요|지적|의견|권고|바람직")
 _META_LINE = re.compile(r"^\(.*(?:기준|단위).*\)$")
-# "Ⅵ. 당면 현안 ········ 21": a table of contents names a chapter and its page, it answers nothing
-_TOC_LINE = re.compile(r"(?:[·.ㆍ∙・]{4,}|…{2,})\s*\d{1,3}$")
 # "기획재정부. (2023). 「2023년도 조세지출 기본계획」.": a reference list names sources, it answers nothing
 _REFERENCE_LINE = re.compile(r"\.\s*\((?:19|20)\d{2}[a-z]?\)\.")
 _ITEM = re.compile(r"^(?:\d{1,2}[.)]|[-－・◦▪○❍●•ㅇ□■▸▹◈◇◊◆∘✔✓◾]|[①-⑳]|[가-하][.)])\s*\S")
@@ -496,10 +494,10 @@ def differences(hit: Hit, rank: int) -> list[Candidate]:
 # ------------------------------------------------------------------ prose
 
 def pieces(text: str) -> list[str]:
-    """Sentences and list items; "(’25. 10. 16. 기준, 단위: 명)" lines are labels, "Ⅵ. 당면 현안 ····· 21" lines
-    entries of a table of contents and "기획재정부. (2023). 「…」." lines references, not answers."""
+    """Sentences and list items; "(’25. 10. 16. 기준, 단위: 명)" lines are labels and "기획재정부. (2023). 「…」."
+    lines references, not answers (a contents page's entries never reach here: ingest drops them)."""
     stripped = (p.strip() for p in _SPLIT.split(text))
-    return [p for p in stripped if len(p) >= 4 and not _META_LINE.match(p) and not _TOC_LINE.search(p)
+    return [p for p in stripped if len(p) >= 4 and not _META_LINE.match(p)
             and not _REFERENCE_LINE.search(p)]
 
 
