@@ -1186,3 +1186,22 @@ def test_a_column_printed_without_a_header_is_not_named_in_the_answer():
                  *(c.text for c in extremes(hit(table), 0, table.rows, "max"))):
         assert "열" not in text
     assert "416,080" in row_summary(table, cell.table_row)
+
+
+def test_a_count_is_asked_in_its_counter(tokenizer):
+    """ "2020 서울빅데이터포럼 참석자 몇 명이었어" (the report never says) met a line counting 카드뉴스 3회 and 영상보고서
+    4회: a count, but of sessions, not people."""
+    assert intent_of(tokenizer, "2020 서울빅데이터포럼 참석자 몇 명이었어?").counter == "명"
+    assert intent_of(tokenizer, "빅데이터캠퍼스 분원 몇 군데야?").counter == "군데"
+    assert intent_of(tokenizer, "서울시재단 예산 얼마야?").counter == ""
+
+    def fit(question: str, c: Candidate) -> float:
+        return features(c, question_facts(intent_of(tokenizer, question), lambda t: True, 1.0))["counter_fit"]
+
+    sessions = spans(hit(text_chunk("성과확산 콘텐츠 제작 : 카드뉴스 3회, 모션그래픽 4회 제작·배포")), 0)[0]
+    people = spans(hit(text_chunk("2019 서울빅데이터포럼 개최 : 참석자 1,200명")), 0)[0]
+    assert fit("참석자 몇 명이었어?", sessions) == 0
+    assert fit("참석자 몇 명이었어?", people) == 1
+    sites = table_chunk(["구분", "설치"], [("분원", ["8"])], unit="개소")
+    assert fit("분원 몇 군데야?", next(iter(cells(hit(sites), 0)))) == 1  # 개소 counts places as 군데 does
+    assert fit("5급 현원 몇 명이야?", next(c for c in cells(hit(STAFF), 0) if c.row == "5급")) == 1

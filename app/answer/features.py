@@ -25,7 +25,7 @@ from .intent import Intent
 FEATURES = (
     "own_cov", "phrase_cov", "row_cov", "col_cov", "ctx_cov", "all_cov", "parent_cov", "row_col", "part_cov", "row_exact", "col_exact",
     "rank_inv", "fused_rel", "dense",
-    "type_fit", "type_clash", "has_figure", "near_figure", "lead_cov", "tail_type_fit", "reason_cue", "enumeration",
+    "type_fit", "type_clash", "counter_fit", "has_figure", "near_figure", "lead_cov", "tail_type_fit", "reason_cue", "enumeration",
     "year_fit", "year_clash", "year_missing",
     "total_match", "total_unasked",
     "heading", "length",
@@ -181,6 +181,7 @@ def features(c: Candidate, q: QuestionFacts) -> dict[str, float]:
         # a figure is not a reason: a "왜" question answered by a cell clashes like a date answered by a sum
         "type_clash": float((concrete and intent.answer_type not in types)
                             or (intent.answer_type == "reason" and c.kind != "span")),
+        "counter_fit": _counter_fit(c, intent.counter),
         "enumeration": _enumeration(c, intent),
         "reason_cue": float(intent.answer_type == "reason" and bool(STATED_REASON.search(f"{c.text} {c.after}"))),
         "has_figure": float(bool(re.search(r"\d", c.value or c.text))),
@@ -219,6 +220,26 @@ def _enumeration(c: Candidate, intent: Intent) -> float:
     if c.kind != "span":
         return 0
     return min(len(_ITEM_BREAK.findall(c.text)), ENUMERATION_SCALE) / ENUMERATION_SCALE
+
+
+# counters that count the same things: "몇 곳이야" is answered by "12개소"
+_PLACES = "곳|군데|개소|개"
+_KINDS = "가지|종|개"
+_ALIKE_COUNTERS = {"곳": _PLACES, "군데": _PLACES, "개소": _PLACES, "가지": _KINDS, "종": _KINDS}
+
+
+def _counter_fit(c: Candidate, counter: str) -> float:
+    """Whether a figure is printed in the counter asked: "몇 명" is not answered by "3회" or by "천원"."""
+    if not counter:
+        return 0
+    if c.unit:
+        return float(bool(re.fullmatch(_ALIKE_COUNTERS.get(counter, counter), c.unit)))
+    return float(_counted_in(counter).search(f"{c.value} {c.text}") is not None)
+
+
+@lru_cache(maxsize=64)
+def _counted_in(counter: str) -> re.Pattern:
+    return re.compile(rf"\d\s*(?:{_ALIKE_COUNTERS.get(counter, counter)})")
 
 
 def _unit_items(c: Candidate, intent: Intent) -> float:

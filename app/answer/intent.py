@@ -92,6 +92,7 @@ class Intent:
     part_types: tuple[str, ...] = ()  # the answer type of each part ("어디서 하고 예산은 얼마야": place, amount)
     asks_change: bool = False  # "얼마나 늘었어", "증감": the change is the figure asked, not a year's amount
     this_year: int | None = None  # "올해": the report's year, which a figure labelled with another is not
+    counter: str = ""  # "몇 명": the counter a count is asked in
 
     @property
     def words_shown(self) -> tuple[str, ...]:
@@ -153,7 +154,18 @@ def parse_intent(
         units=_units(morphs),
         program=_program(morphs),
         asks_change=bool(set(forms) & CHANGE_CUES),
+        counter=_counter(morphs),
     )
+
+
+def _counter(morphs: list[tuple[str, str]]) -> str:
+    """ "참석자 몇 명이었어" -> 명: a count of people is not one of sessions ("3회") or items ("4개")."""
+    return next((nxt for (form, _), (nxt, tag) in pairwise(morphs) if form == "몇" and _is_counter(nxt, tag)), "")
+
+
+def _is_counter(form: str, tag: str) -> bool:
+    """Any counter counts: "몇 군데", "몇 개사", "몇 본", "몇 석" as much as "몇 명"."""
+    return form in COUNT_COUNTERS or (tag in ("NNB", "NNG") and form not in NOT_COUNTERS)
 
 
 UNIT_NAME_CHARS = 3  # letters before 과: "정원과 현원" joins two words, "데이터전략과" names a unit
@@ -275,9 +287,7 @@ def _answer_type(morphs: list[tuple[str, str]], operation: str = "lookup") -> st
             nxt, nxt_tag = morphs[i + 1]
             if nxt in DATE_COUNTERS:
                 return "date"
-            # any counter counts: "몇 군데", "몇 개사", "몇 본", "몇 석" as much as "몇 명"
-            counter = nxt in COUNT_COUNTERS or (nxt_tag in ("NNB", "NNG") and nxt not in NOT_COUNTERS)
-            if counter and not forms & LIST_CUES:
+            if _is_counter(nxt, nxt_tag) and not forms & LIST_CUES:
                 return "count"
     if _asks_what_was_said(morphs):
         return "reason"
