@@ -90,6 +90,19 @@ class Retrieval:
         return self._section_lines.get((file, section), [])
 
     @cached_property
+    def _sections_by_file(self) -> dict[str, list[str]]:
+        by_file: dict[str, list[str]] = defaultdict(list)
+        for file, section in self._section_lines:  # in reading order: a dict keeps its first insertion
+            by_file[file].append(section)
+        return by_file
+
+    def subtree_lines(self, file: str, section: str) -> list[str]:
+        """The lines of a section and of every section under it, in reading order."""
+        under = section + " > "
+        return [ln for s in self._sections_by_file.get(file, ()) if s == section or s.startswith(under)
+                for ln in self._section_lines[(file, s)]]
+
+    @cached_property
     def _position(self) -> dict[str, int]:
         return {c.id: i for i, c in enumerate(self.index.chunks)}
 

@@ -1083,6 +1083,9 @@ class CountingView:
     def section_lines(self, file, section):
         return []
 
+    def subtree_lines(self, file, section):
+        return []
+
     def table_rows(self, file, table_id):
         return []
 
@@ -1205,3 +1208,51 @@ def test_a_count_is_asked_in_its_counter(tokenizer):
     sites = table_chunk(["구분", "설치"], [("분원", ["8"])], unit="개소")
     assert fit("분원 몇 군데야?", next(iter(cells(hit(sites), 0)))) == 1  # 개소 counts places as 군데 does
     assert fit("5급 현원 몇 명이야?", next(c for c in cells(hit(STAFF), 0) if c.row == "5급")) == 1
+
+
+SAFETY_AUDITS = "V. 2025년도 주요역점 시책 > 3-3. 재난안전 취약분야 선제적 안전감찰을 통한 생활안전망 강화"
+SAFETY_LINES = {  # 감사위원회 p.17: five audits under two boxes, each chunked as a section of its own but one
+    f"{SAFETY_AUDITS}": ["3-3. 재난안전 취약분야 선제적 안전감찰을 통한 생활안전망 강화"],
+    f"{SAFETY_AUDITS} > 재난안전 취약분야 안전감찰 강화": ["□ 재난안전 취약분야 안전감찰 강화"],
+    f"{SAFETY_AUDITS} > 재난안전 취약분야 안전감찰 강화 > 기계식주차장 안전관리실태 안전감찰": [
+        "○ 기계식주차장 안전관리실태 안전감찰", "- (추진시기) 2025. 2월", "○ 우기철 풍수해 대비 예·경보시스템 관리실태 안전감찰",
+        "- (추진시기) 2025. 5월 ~ 6월"],
+    f"{SAFETY_AUDITS} > 재난안전 취약분야 안전감찰 강화 > 아케이드형 전통시장 안전관리실태 안전감찰": [
+        "○ 아케이드형 전통시장 안전관리실태 안전감찰", "- (추진시기) 2025. 10월 ~ 11월"],
+    f"{SAFETY_AUDITS} > 안전취약계층 생활밀착형 이용시설 안전 강화": ["□ 안전취약계층 생활밀착형 이용시설 안전 강화"],
+    f"{SAFETY_AUDITS} > 안전취약계층 생활밀착형 이용시설 안전 강화 > 장애인 거주시설 관리실태 안전감찰": [
+        "○ 장애인 거주시설 관리실태 안전감찰", "- (추진시기) 2025. 8월 ~ 9월"],
+}
+
+
+def _subtree(section: str) -> list[str]:
+    return [ln for s, lines in SAFETY_LINES.items() if s == section or s.startswith(section + " > ") for ln in lines]
+
+
+def _sibling_lists(tokenizer, question: str, section: str) -> list[Candidate]:
+    from app.answer.candidates import ancestors
+
+    chunk = text_chunk("\n".join(SAFETY_LINES[section]), section=section, page=17)
+    subtrees = {("a.pdf", a): _subtree(a) for a in ancestors(section)}
+    lines = {("a.pdf", section): SAFETY_LINES[section]}
+    found = generate(intent_of(tokenizer, question), [hit(chunk)], lines, {}, {}, subtrees)
+    return [c for c in found if c.kind == "list" and c.labels in {a.split(" > ")[-1] for _, a in subtrees}]
+
+
+def test_headings_printed_alike_under_the_section_the_question_names_are_listed(tokenizer):
+    """감사위원회 p.17: "올해 안전감찰 어떤 것들 잡혀 있어" found one audit's chunk; the five audits are headings of
+    their own sections (or lines in another's) under 3-3, and no single section listed them."""
+    section = f"{SAFETY_AUDITS} > 안전취약계층 생활밀착형 이용시설 안전 강화 > 장애인 거주시설 관리실태 안전감찰"
+    found = {c.labels: c.items for c in _sibling_lists(tokenizer, "감사위원회 올해 안전감찰 어떤 것들 잡혀 있어?", section)}
+    assert found["3-3. 재난안전 취약분야 선제적 안전감찰을 통한 생활안전망 강화"] == (
+        "기계식주차장 안전관리실태 안전감찰", "우기철 풍수해 대비 예·경보시스템 관리실태 안전감찰",
+        "아케이드형 전통시장 안전관리실태 안전감찰", "장애인 거주시설 관리실태 안전감찰")
+    # the parent names 안전 but not 안전감찰 better than the audit's own heading does: no list of its one child
+    assert "안전취약계층 생활밀착형 이용시설 안전 강화" not in found
+
+
+def test_no_sibling_list_where_the_hits_own_heading_names_the_question_better(tokenizer):
+    """ "출자·출연기관 종합감사 어디어디 해" was answered with the chapter's 13 goals, since the chapter's title
+    holds 감사; the question is answered under the heading that names all its words."""
+    section = f"{SAFETY_AUDITS} > 재난안전 취약분야 안전감찰 강화 > 아케이드형 전통시장 안전관리실태 안전감찰"
+    assert _sibling_lists(tokenizer, "아케이드형 전통시장 안전감찰 점검 항목 뭐뭐야?", section) == []

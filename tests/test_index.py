@@ -191,3 +191,18 @@ def test_following_lines_run_into_the_next_chunk_of_the_same_report(engine):
     before_table = next(i for i in range(len(chunks) - 1) if chunks[i + 1].kind == "table")
     assert view.following_lines(chunks[before_table].id, 3) == []
     assert view.following_lines("no-such-chunk", 3) == []
+
+
+def test_subtree_lines_hold_a_section_and_every_section_under_it_in_reading_order(engine):
+    from index.retrieval import Retrieval
+
+    view = Retrieval(engine.index, None)
+    chunk = next(c for c in engine.index.chunks if c.kind == "text" and c.section.count(" > ") >= 2)
+    parent = chunk.section.rsplit(" > ", 1)[0]
+    under = view.subtree_lines(chunk.file, parent)
+    own = view.section_lines(chunk.file, chunk.section)
+    assert own and all(ln in under for ln in own)
+    assert view.section_lines(chunk.file, parent) == under[:len(view.section_lines(chunk.file, parent))]
+    assert view.subtree_lines(chunk.file, "no such section") == []
+    # a section whose name merely starts like another's is not under it
+    assert view.subtree_lines(chunk.file, chunk.section[:-1]) == []

@@ -23,7 +23,7 @@ from ingest.models import TableChunk
 from ingest.normalize import compact
 
 from ..models import ABSTAIN_TEXT, Answer, Citation, Evidence
-from .candidates import READ_ON_LINES, Candidate, generate
+from .candidates import READ_ON_LINES, Candidate, ancestors, generate, is_listing
 from .compose import Composition, compose
 from .features import QuestionFacts, features, question_facts
 from .intent import Intent, parse_intent
@@ -52,6 +52,7 @@ class RetrievalView(Protocol):
     def known(self, term: str) -> bool: ...
     def mentions(self, term: str, files: list[str]) -> bool: ...
     def section_lines(self, file: str, section: str) -> list[str]: ...
+    def subtree_lines(self, file: str, section: str) -> list[str]: ...
     def following_lines(self, chunk_id: str, n: int) -> list[str]: ...
     def table_rows(self, file: str, table_id: str | None) -> list: ...
 
@@ -110,10 +111,12 @@ def _read_one_by_one(files: list[str], hits: list[Hit]) -> list[str]:
 
 def _scored_features(intent: Intent, hits: list[Hit], facts: QuestionFacts, retrieval: RetrievalView) -> list[Candidate]:
     lines = {(h.chunk.file, h.chunk.section): retrieval.section_lines(h.chunk.file, h.chunk.section) for h in hits}
+    subtrees = {(h.chunk.file, a): retrieval.subtree_lines(h.chunk.file, a)
+                for h in hits if is_listing(intent) for a in ancestors(h.chunk.section)}
     tables = {(h.chunk.file, h.chunk.table_id): retrieval.table_rows(h.chunk.file, h.chunk.table_id)
               for h in hits if isinstance(h.chunk, TableChunk)}
     following = {h.chunk.id: retrieval.following_lines(h.chunk.id, READ_ON_LINES) for h in hits}
-    cands = generate(intent, hits, lines, tables, following)
+    cands = generate(intent, hits, lines, tables, following, subtrees)
     for c in cands:
         c.features = features(c, facts)
     return cands

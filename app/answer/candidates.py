@@ -72,17 +72,24 @@ class Candidate:
         return self.chunk.page
 
 
+def is_listing(intent: Intent) -> bool:
+    return intent.operation in ("list", "count") or intent.answer_type == "list"
+
+
 def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str], list[str]],
              table_rows: dict[tuple[str, str], list[TableRow]],
-             following: dict[str, list[str]] | None = None) -> list[Candidate]:
+             following: dict[str, list[str]] | None = None,
+             subtrees: dict[tuple[str, str], list[str]] | None = None) -> list[Candidate]:
     """All candidates from the retrieved chunks; `section_lines` holds every text line per (file, section),
-    `table_rows` every row of a table per (file, table id), since a long table spans several chunks, and
-    `following` the text lines after a chunk (chunk id -> lines), read after a sentence that ends its chunk."""
+    `table_rows` every row of a table per (file, table id), since a long table spans several chunks,
+    `following` the text lines after a chunk (chunk id -> lines), read after a sentence that ends its chunk,
+    and `subtrees` the lines under a hit's parent and grandparent sections, for the lists its heading is in."""
     following = following or {}
+    subtrees = subtrees or {}
     out: list[Candidate] = []
     seen_tables: set[tuple[str, str | None]] = set()
-    listed: set[tuple[str, str | None]] = set()
-    listing = intent.operation in ("list", "count") or intent.answer_type == "list"
+    listed: set[tuple] = set()  # tables by (file, table id); sibling lists by (file, section, bullet kind)
+    listing = is_listing(intent)
     # "조직 어떻게 돼? 과 이름 알려줘" asks for the chart's units, though no list word says so
     charting = listing or intent.answer_type in UNIT_NAME_TYPES
     for rank, hit in enumerate(hits):
@@ -112,8 +119,17 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
             if intent.operation == "compare":
                 out += span_differences(hit, rank, intent.terms)
             if listing:
-                out += lists(hit, rank, section_lines.get((hit.chunk.file, hit.chunk.section), []))
+                own = section_lines.get((hit.chunk.file, hit.chunk.section), [])
+                out += lists(hit, rank, own)
                 out += labelled_items(hit, rank)
+                for above in ancestors(hit.chunk.section):
+                    lines = subtrees.get((hit.chunk.file, above), [])
+                    # the heading just under `above` has siblings; the hit's own heading, cousins
+                    below = hit.chunk.section[len(above) + 3:].split(" > ")
+                    for kind in dict.fromkeys(_heading_kind(lines, h) for h in (below[0], below[-1])):
+                        if kind and (hit.chunk.file, above, kind) not in listed:
+                            listed.add((hit.chunk.file, above, kind))  # once, at the best rank under `above`
+                            out += sibling_list(hit, rank, above, kind, lines, intent.terms)
             if charting:
                 out += unit_names(hit, rank, intent.units)
     return out
@@ -664,6 +680,48 @@ def lists(hit: Hit, rank: int, section_lines: list[str]) -> list[Candidate]:
                              text=f"{len(run)}개: " + "; ".join(names[:MAX_LIST_ITEMS]), quote=lines[run[0]],
                              items=tuple(names)))
     return out
+
+
+SIBLING_LEVELS = 2  # a heading's siblings under its parent, and its cousins under its grandparent
+
+
+def ancestors(section: str) -> list[str]:
+    """ "A > B > C" -> ["A > B", "A"]: the sections a heading's siblings and cousins are listed in."""
+    parts = section.split(" > ")
+    return [" > ".join(parts[:n]) for n in range(len(parts) - 1, max(0, len(parts) - 1 - SIBLING_LEVELS), -1)]
+
+
+def _heading_kind(lines: list[str], heading: str) -> str:
+    """The bullet a heading is printed with ("○", "0." for "1."), found by its line; "" when it has none."""
+    flat = compact(unbullet(heading))
+    line = next((ln for ln in lines if flat and compact(unbullet(ln)).startswith(flat)), "")
+    return _bullet_kind(line) if _ITEM.match(line) and not _SUB_ITEM.match(line) else ""
+
+
+def sibling_list(hit: Hit, rank: int, above: str, kind: str, lines: list[str],
+                 terms: tuple[str, ...]) -> list[Candidate]:
+    """The headings printed like the one the hit is under, in a section above it that names the question's
+    words at least as fully as the hit's own heading: "○ 기계식주차장 … 안전감찰" is one of five 안전감찰 listed
+    under "3-3. 재난안전 취약분야 선제적 안전감찰", each chunked apart.
+
+    A name printed twice ("사업개요; 추진실적; 향후일정; 사업개요; …") is a layout repeated per program, and
+    "○ (감사대상) …; ○ (감사방향) …" are facts about one thing (labelled_items): neither is a list of things."""
+    heading = above.split(" > ")[-1]
+    named = _terms_named(heading, terms)
+    # "출자·출연기관 종합감사 실시" names what is asked better than the chapter it sits in: the list is its own
+    if not named or named < _terms_named(hit.chunk.section.split(" > ")[-1], terms):
+        return []
+    rows = [ln for ln in lines if _ITEM.match(ln) and not _SUB_ITEM.match(ln) and _bullet_kind(ln) == kind]
+    items = [unbullet(ln) for ln in rows]
+    if len(items) < 2 or len(set(items)) < len(items) or any(_LABEL.match(ln) for ln in rows):
+        return []
+    return [Candidate(kind="list", hit=hit, rank=rank, labels=heading, quote=rows[0], items=tuple(items),
+                      text=f"{len(items)}개: " + "; ".join(items[:MAX_LIST_ITEMS]))]
+
+
+def _terms_named(heading: str, terms: tuple[str, ...]) -> int:
+    flat = compact(heading)
+    return sum(t in flat for t in terms if len(t) >= 2)
 
 
 _CIRCLED = re.compile(r"[①-⑳]")
