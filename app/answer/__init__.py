@@ -111,8 +111,9 @@ def _read_one_by_one(files: list[str], hits: list[Hit]) -> list[str]:
 
 def _scored_features(intent: Intent, hits: list[Hit], facts: QuestionFacts, retrieval: RetrievalView) -> list[Candidate]:
     lines = {(h.chunk.file, h.chunk.section): retrieval.section_lines(h.chunk.file, h.chunk.section) for h in hits}
+    # only a list question reads the sections above its hits (sibling lists)
     subtrees = {(h.chunk.file, a): retrieval.subtree_lines(h.chunk.file, a)
-                for h in hits if is_listing(intent) for a in ancestors(h.chunk.section)}
+                for h in hits for a in ancestors(h.chunk.section)} if is_listing(intent) else {}
     tables = {(h.chunk.file, h.chunk.table_id): retrieval.table_rows(h.chunk.file, h.chunk.table_id)
               for h in hits if isinstance(h.chunk, TableChunk)}
     following = {h.chunk.id: retrieval.following_lines(h.chunk.id, READ_ON_LINES) for h in hits}
