@@ -664,7 +664,7 @@ def lists(hit: Hit, rank: int, section_lines: list[str]) -> list[Candidate]:
     heading = hit.chunk.section.split(" > ")[-1]
     lines = [step for ln in section_lines for step in _steps_apart(ln)]
     items = [i for i, ln in enumerate(lines)
-             if _ITEM.match(ln) and not _SUB_ITEM.match(ln) and compact(unbullet(ln)) != compact(heading)]
+             if _item_kind(ln) and compact(unbullet(ln)) != compact(heading)]
     kinds: dict[str, list[int]] = {}
     for i in items:
         kinds.setdefault(_bullet_kind(lines[i]), []).append(i)
@@ -695,7 +695,7 @@ def _heading_kind(lines: list[str], heading: str) -> str:
     """The bullet a heading is printed with ("○", "0." for "1."), found by its line; "" when it has none."""
     flat = compact(unbullet(heading))
     line = next((ln for ln in lines if flat and compact(unbullet(ln)).startswith(flat)), "")
-    return _bullet_kind(line) if _ITEM.match(line) and not _SUB_ITEM.match(line) else ""
+    return _item_kind(line)
 
 
 def sibling_list(hit: Hit, rank: int, above: str, kind: str, lines: list[str],
@@ -711,7 +711,7 @@ def sibling_list(hit: Hit, rank: int, above: str, kind: str, lines: list[str],
     # "출자·출연기관 종합감사 실시" names what is asked better than the chapter it sits in: the list is its own
     if not named or named < _terms_named(hit.chunk.section.split(" > ")[-1], terms):
         return []
-    rows = [ln for ln in lines if _ITEM.match(ln) and not _SUB_ITEM.match(ln) and _bullet_kind(ln) == kind]
+    rows = [ln for ln in lines if _item_kind(ln) == kind]
     items = [unbullet(ln) for ln in rows]
     if len(items) < 2 or len(set(items)) < len(items) or any(_LABEL.match(ln) for ln in rows):
         return []
@@ -805,6 +805,11 @@ def _unit_patterns(units: tuple[str, ...]) -> tuple[re.Pattern, re.Pattern]:
     # a name may start with a figure ("15분도시기획과"), but "5개팀" counts teams and names none
     name = re.compile(r"\d*[가-힣]{2,12}?(?:" + "|".join(sorted(units, key=len, reverse=True)) + ")")
     return name, re.compile(f"(?:{name.pattern})+")
+
+
+def _item_kind(line: str) -> str:
+    """The bullet kind of an outline item ("○ …", "1. …"); "" for a sub-item ("- …", "(주) …") or a plain line."""
+    return _bullet_kind(line) if _ITEM.match(line) and not _SUB_ITEM.match(line) else ""
 
 
 def _bullet_kind(line: str) -> str:
