@@ -18,6 +18,9 @@ _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^>]*)?/?>")  # ASCII tags only:
 _BLOCK_TAG = re.compile(r"</?(?:p|li|ul|ol|br|div|tr)\b[^>]*>", re.IGNORECASE)
 _WS = re.compile(r"\s+")
 
+# Korean outlines number their items 가. 나. 다. …; the range [가-하] would also take "음." opening a wrapped
+# sentence's second line for one
+ORDINAL_LETTER = "[가나다라마바사아자차카타파하]"
 NUMBER = r"[△▲+\-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[△▲+\-]?\d+(?:\.\d+)?"
 _NUMBER_FULL = re.compile(rf"^(?:{NUMBER})%?$")
 

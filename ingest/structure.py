@@ -16,6 +16,7 @@ from .models import (
     unnamed_column,
 )
 from .normalize import (
+    ORDINAL_LETTER,
     clean_label,
     compact,
     continues_figure,
@@ -34,7 +35,7 @@ _ROMAN = re.compile(r"^(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+|[IVX]{1,4}|\|)\s*[.�
 # Ⅱ 균형발전 전략") hold a second numeral, and a labelled fact ("Ⅰ 전략체계 : 4대 추진전략") is no title
 _BARE_ROMAN = re.compile(r"^[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+\s+([^ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]+)$")
 _NUMBERED = re.compile(r"^(\d{1,2})\s*[.．]\s+(\D.*)$")
-_SUBNUMBERED = re.compile(r"^(?:\(\d{1,2}\)|\d{1,2}-\d{1,2}\.?|[가-하]\.)\s*(\S.*)$")
+_SUBNUMBERED = re.compile(rf"^(?:\(\d{{1,2}}\)|\d{{1,2}}-\d{{1,2}}\.?|{ORDINAL_LETTER}\.)\s*(\S.*)$")
 _BOX = re.compile(r"^[□■◉◆▣]\s*(\S.*)$")
 _CIRCLE = re.compile(r"^[○◦❍ㅇ●]\s*(\S.*)$")
 # "3 관계성 범죄 재범 방지 및 피해자 보호 지원 강화": a work plan's program, its number printed in a box
@@ -78,15 +79,16 @@ class Section:
         return " > ".join(t for t in self.levels if t)
 
 
-def heading_level(text: str, section: Section) -> tuple[int, str] | None:
-    """Outline level and title of a heading line, or None for body text."""
+def heading_level(text: str, section: Section, enumerated: bool = False) -> tuple[int, str] | None:
+    """Outline level and title of a heading line, or None for body text. `enumerated`: the line is one item of
+    a run of numbered lines printed one under the other (see `enumerated_lines`)."""
     if len(text) > 80:
         return None
     if _ROMAN.match(text) or ((m := _BARE_ROMAN.match(text)) and _bullet_title(m.group(1))):
         return 0, text
     if m := _NUMBERED.match(text):
         number = int(m.group(1))
-        if number == section.last_number + 1 and _short_title(m.group(2)):
+        if number == section.last_number + 1 and _short_title(m.group(2)) and not enumerated:
             section.last_number = number
             return 1, text
         return None
@@ -102,6 +104,26 @@ def heading_level(text: str, section: Section) -> tuple[int, str] | None:
         title = without_aside(m.group(1))
         return (4, title) if _bullet_title(title, MAX_CIRCLE_CHARS) else None
     return None
+
+
+def enumerated_lines(blocks: list[Block]) -> set[int]:
+    """Indices of the "N." lines that follow or precede "N-1." / "N+1." with nothing between them: a list's
+    items, not headings. Without this, "6. 장제급여" and "7. 자활급여" of a law's "1. 생계급여 … 7. 자활급여"
+    went on the outline after "5. 사업근거 및 추진경위" and cut the list in two."""
+    items: set[int] = set()
+    previous: tuple[int, int] | None = None  # (block index, number) of the last line, if it was numbered
+    for idx, block in enumerate(blocks):
+        if isinstance(block, Grid):
+            previous = None
+            continue
+        if _NOISE.match(block.text):
+            continue
+        m = _NUMBERED.match(block.text)
+        number = int(m.group(1)) if m else None
+        if number is not None and previous and number == previous[1] + 1:
+            items.update((previous[0], idx))
+        previous = (idx, number) if number is not None else None
+    return items
 
 
 # "ㅇ 사업비 : 436백만원(시비)", "□ 인력 : 정원 76 / 현원 75": a fact under the heading above, not a heading of
@@ -1038,6 +1060,7 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
     pending: list[tuple[Table, int]] = []  # tables still missing a unit that may follow them
     last_grid = -2  # block index of the last table
     item = ""  # the last "② 지능형 CCTV 고도화(사업별설명서 281p)" item of the section: the program its tables are about
+    enumerated = enumerated_lines(blocks)
     for idx, block in enumerate(blocks):
         if isinstance(block, Grid):
             if not any(c.strip() for r in block.rows for c in r):
@@ -1079,7 +1102,7 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
                     table.unit = table.unit or find_unit(text)
                     table.as_of = table.as_of or find_as_of(text)
             pending = []
-        level = heading_level(text, section)
+        level = heading_level(text, section, idx in enumerated)
         if level is not None:
             section.set(*level)
             item = ""

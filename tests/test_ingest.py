@@ -581,7 +581,7 @@ def test_a_contents_page_makes_no_headings_and_a_chapter_numeral_without_its_per
     assert not [c.section for c in chunks if "···" in c.section + c.text]
     issues = next(c for c in chunks if "부산글로벌허브도시 조성 특별법 제정" in c.text)
     assert issues.page == 2
-    assert issues.section.startswith("VI 당면 현안 > ")
+    assert issues.section.startswith("VI 당면 현안")
 
 
 def test_contents_entries_in_either_leader_style_are_dropped():
@@ -590,3 +590,28 @@ def test_contents_entries_in_either_leader_style_are_dropped():
                                   "□ 기구 및 조직도 5 담당관 1 추진단 20 팀"]]
     texts = structure(lines, "t").texts
     assert [ln for t in texts for ln in t.lines] == ["Ⅰ. 기본현황", "□ 기구 및 조직도 5 담당관 1 추진단 20 팀"]
+
+
+def test_numbered_lines_printed_one_under_another_are_a_list_not_the_outline():
+    """생계급여 p.2: a law's "1. 생계급여 … 7. 자활급여" under "5. 사업근거 및 추진경위". "6. 장제급여" and
+    "7. 자활급여" went on the outline, so the document's own "6. 주요내용" and "7. 사업 집행절차" did not."""
+    prelude = ["1. 사업코드 정보", "(표)", "2. 사업 성격", "(표)", "3. 사업 지원 형태 및 지원율", "(표)",
+               "4. 사업목적", "저소득층에게 필요한 급여를 실시하여 최저생활을 보장", "5. 사업근거 및 추진경위"]
+    lines = [Line(t, 2) for t in [*prelude, "제7조(급여의 종류) ① 이 법에 따른 급여의 종류는 다음 각 호와 같다.",
+        "1. 생계급여", "2. 주거급여", "3. 의료급여", "4. 교육급여", "5. 해산급여(解産給與)", "6. 장제급여(葬祭給與)",
+        "7. 자활급여", "② 수급권자에 대한 급여는 수급자의 필요에 따라 급여의 전부 또는 일부를 실시한다.",
+        "6. 주요내용", "① 사업규모", "7. 사업 집행절차", "보건복지부(정책결정, 보조금 교부) → 시도(보조금 교부)"]]
+    sections = {ln: t.section for t in structure(lines, "t").texts for ln in t.lines}
+    assert sections["6. 장제급여(葬祭給與)"] == sections["7. 자활급여"] == "5. 사업근거 및 추진경위"
+    assert sections["① 사업규모"] == "6. 주요내용"
+    assert sections["보건복지부(정책결정, 보조금 교부) → 시도(보조금 교부)"] == "7. 사업 집행절차"
+
+
+def test_a_wrapped_sentence_opening_with_eum_is_no_lettered_heading():
+    """2024 디지털정책관 p.31: "음. 2024년도 예산으로 …" (the end of the sentence above, wrapped) was read as a
+    "가." heading, and the review's next pages sat under it."""
+    lines = [Line(t, 31) for t in ["가. 디지털정책담당관", "비 지원을 통해 추진하는 사업으로 균형발전특별회계로 편성 되었",
+                                   "음. 2024년도 예산으로 36억 1천8백만원이 편성되어, 23년 3월", "나. 빅데이터담당관"]]
+    sections = {ln: t.section for t in structure(lines, "t").texts for ln in t.lines}
+    assert sections["음. 2024년도 예산으로 36억 1천8백만원이 편성되어, 23년 3월"] == "가. 디지털정책담당관"
+    assert sections["나. 빅데이터담당관"] == "나. 빅데이터담당관"

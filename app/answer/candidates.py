@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from index.fusion import Hit
 from ingest.models import Chunk, TableChunk, TableRow, is_unnamed_column
-from ingest.normalize import compact
+from ingest.normalize import ORDINAL_LETTER, compact
 
 from ..korean_numbers import base_unit, value_of
 from .intent import Intent
@@ -26,7 +26,7 @@ STATED_REASON = re.compile(r"사유|요인|때문|기인|원인|따른\s*것|에
 _META_LINE = re.compile(r"^\(.*(?:기준|단위).*\)$")
 # "기획재정부. (2023). 「2023년도 조세지출 기본계획」.": a reference list names sources, it answers nothing
 _REFERENCE_LINE = re.compile(r"\.\s*\((?:19|20)\d{2}[a-z]?\)\.")
-_ITEM = re.compile(r"^(?:\d{1,2}[.)]|[-－・◦▪○❍●•ㅇ□■▸▹◈◇◊◆∘✔✓◾]|[①-⑳]|[가-하][.)])\s*\S")
+_ITEM = re.compile(rf"^(?:\d{{1,2}}[.)]|[-－・◦▪○❍●•ㅇ□■▸▹◈◇◊◆∘✔✓◾]|[①-⑳]|{ORDINAL_LETTER}[.)])\s*\S")
 _SUB_ITEM = re.compile(r"^(?:[-－・◦▪•※▸▹]|\(\S+\))\s*")
 FIGURE_TYPES = ("amount", "count", "rate", "date")
 SPAN_WIDTHS = (1, 2, 3)
@@ -820,7 +820,7 @@ def _bullet_kind(line: str) -> str:
     return re.sub(r"\d+", "0", line[:2])[:2] if line[:1].isdigit() else line[:1]
 
 
-_BULLET = re.compile(r"^(?:[□■○◦❍●・·•▪ㅇ※\-－▸▹◈◇◊◆∘✔✓◾]\s*|\d{1,2}[.)]\s*|[①-⑳]\s*|[가-하][.)]\s*)+")
+_BULLET = re.compile(rf"^(?:[□■○◦❍●・·•▪ㅇ※\-－▸▹◈◇◊◆∘✔✓◾]\s*|\d{{1,2}}[.)]\s*|[①-⑳]\s*|{ORDINAL_LETTER}[.)]\s*)+")
 
 
 def unbullet(text: str) -> str:

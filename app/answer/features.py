@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ingest.models import TableChunk
-from ingest.normalize import compact
+from ingest.normalize import ORDINAL_LETTER, compact
 
 from .candidates import (
     FIGURE_TYPES,
@@ -49,7 +49,7 @@ _PLACE = re.compile(r"에서|일원|센터|홀|회관|청사|광장|공원|[시�
 _REASON = re.compile(r"위해|따라|때문|필요|요구|바람|판단|사료|것으로|우려|미흡|부족|불가피|검토|어려")
 # "정보산업진흥원(2월), 벡스코(2월), 테크노파크(10월)": names listed side by side in a sentence
 _ITEM_BREAK = re.compile(r"[,·、;∙‧ㆍ]|\s[-ㅇ○◦▪•]\s|\s\d{1,2}\.\s|[①-⑳]")
-_HEADING = re.compile(r"^(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]|[IVX]+\.|\d{1,2}\.|□|■|[가-하]\.)")
+_HEADING = re.compile(rf"^(?:[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]|[IVX]+\.|\d{{1,2}}\.|□|■|{ORDINAL_LETTER}\.)")
 _CHANGE = re.compile(r"증감|증가|감소|대비|차이|변동")
 _MONEY_UNITS = ("원", "억", "조")
 _COUNT_UNITS = ("명", "건", "개", "곳", "회", "팀", "대")
