@@ -92,7 +92,7 @@ def heading_level(text: str, section: Section, enumerated: bool = False) -> tupl
             section.last_number = number
             return 1, text
         return None
-    if (m := _PROGRAM.match(text)) and _program_title(m.group(2)):
+    if (m := _PROGRAM.match(text)) and _program_title(m.group(2)) and not enumerated:
         return 1, m.group(2)
     if m := _SUBNUMBERED.match(text):
         return (2, text) if _short_title(m.group(1)) else None
@@ -107,23 +107,31 @@ def heading_level(text: str, section: Section, enumerated: bool = False) -> tupl
 
 
 def enumerated_lines(blocks: list[Block]) -> set[int]:
-    """Indices of the "N." lines that follow or precede "N-1." / "N+1." with nothing between them: a list's
-    items, not headings. Without this, "6. 장제급여" and "7. 자활급여" of a law's "1. 생계급여 … 7. 자활급여"
-    went on the outline after "5. 사업근거 및 추진경위" and cut the list in two."""
+    """Indices of the "N." (or "N 제목") lines that follow or precede "N-1." / "N+1." of the same style with
+    nothing between them: a list's items, not headings. Without this, "6. 장제급여" and "7. 자활급여" of a law's
+    "1. 생계급여 … 7. 자활급여" went on the outline after "5. 사업근거 및 추진경위" and cut the list in two."""
     items: set[int] = set()
-    previous: tuple[int, int] | None = None  # (block index, number) of the last line, if it was numbered
+    previous: tuple[int, str, int] | None = None  # (block index, style, number) of the last line, if numbered
     for idx, block in enumerate(blocks):
         if isinstance(block, Grid):
             previous = None
             continue
         if _NOISE.match(block.text):
             continue
-        m = _NUMBERED.match(block.text)
-        number = int(m.group(1)) if m else None
-        if number is not None and previous and number == previous[1] + 1:
+        numbered = _numbering(block.text)
+        if numbered and previous and numbered == (previous[1], previous[2] + 1):
             items.update((previous[0], idx))
-        previous = (idx, number) if number is not None else None
+        previous = (idx, *numbered) if numbered else None
     return items
+
+
+def _numbering(text: str) -> tuple[str, int] | None:
+    """Style and number of a numbered line: ("." , 3) for "3. 제목", (" ", 3) for "3 제목"."""
+    if m := _NUMBERED.match(text):
+        return ".", int(m.group(1))
+    if m := _PROGRAM.match(text):
+        return " ", int(m.group(1))
+    return None
 
 
 # "ㅇ 사업비 : 436백만원(시비)", "□ 인력 : 정원 76 / 현원 75": a fact under the heading above, not a heading of

@@ -615,3 +615,16 @@ def test_a_wrapped_sentence_opening_with_eum_is_no_lettered_heading():
     sections = {ln: t.section for t in structure(lines, "t").texts for ln in t.lines}
     assert sections["음. 2024년도 예산으로 36억 1천8백만원이 편성되어, 23년 3월"] == "가. 디지털정책담당관"
     assert sections["나. 빅데이터담당관"] == "나. 빅데이터담당관"
+
+
+def test_an_overview_of_programs_numbered_without_a_period_is_a_list():
+    """보건환경연구원 pp.15-16: the chapter's six programs and each program's three tasks, printed one under
+    another as "1 감염병 신속 검사 …", were each a one-line section."""
+    lines = [Line(t, 15) for t in ["Ⅳ. 2025년 주요업무계획", "1 감염병 신속 검사 및 병원체 실험실 감시",
+                                   "2 안전한 식·의약품 유통을 통한 건강도시 구현", "3 맑은 공기, 모두가 안전한 도시 환경 조성"]]
+    lines += [Line(t, 16) for t in ["1. 감염병 신속 검사 및 병원체 실험실 감시", "1 바이러스 감염병 확인 검사 및 감시",
+                                    "2 세균성 감염병 확인 검사 및 감시", "▴ 신종·해외유입 감염병 검사 ▴ 백일해 검사"]]
+    sections = {ln: t.section for t in structure(lines, "t").texts for ln in t.lines}
+    assert sections["2 안전한 식·의약품 유통을 통한 건강도시 구현"] == "IV. 2025년 주요업무계획"
+    program = "IV. 2025년 주요업무계획 > 1. 감염병 신속 검사 및 병원체 실험실 감시"
+    assert sections["2 세균성 감염병 확인 검사 및 감시"] == sections["▴ 신종·해외유입 감염병 검사 ▴ 백일해 검사"] == program
