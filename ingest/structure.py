@@ -126,7 +126,7 @@ def enumerated_lines(blocks: list[Block]) -> set[int]:
 
 
 def _numbering(text: str) -> tuple[str, int] | None:
-    """Style and number of a numbered line: ("." , 3) for "3. 제목", (" ", 3) for "3 제목"."""
+    """Style and number of a numbered line: (".", 3) for "3. 제목", (" ", 3) for "3 제목"."""
     if m := _NUMBERED.match(text):
         return ".", int(m.group(1))
     if m := _PROGRAM.match(text):
