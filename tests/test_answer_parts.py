@@ -611,6 +611,23 @@ def test_lists_read_the_diamond_bullets_of_a_strategy_block():
     assert "추진 전략" in c.labels
 
 
+def test_a_numbered_list_quoted_among_a_laws_paragraphs_is_listed_without_its_heading():
+    """생계급여 p.2: the law's "1. 생계급여 … 7. 자활급여" sits among more "①" paragraphs than it has items. Only
+    the most frequent bullet was listed, and the section's own "5." heading joined the "1." items it matched."""
+    lines = ["5. 사업근거 및 추진경위", "① 법령상 근거 및 조항 : 「국민기초생활보장법」제7조 ~ 제10조",
+             "제7조(급여의 종류) ① 이 법에 따른 급여의 종류는 다음 각 호와 같다.", "1. 생계급여", "2. 주거급여", "3. 의료급여",
+             "4. 교육급여", "5. 해산급여(解産給與)", "6. 장제급여(葬祭給與)", "7. 자활급여",
+             "② 수급권자에 대한 급여는 수급자의 필요에 따라 급여의 전부 또는 일부를 실시하는 것으로 한다.",
+             "③ 차상위계층에 속하는 사람에 대한 급여는 예산의 범위에서 실시할 수 있다.",
+             "② 생계급여 수급권자는 부양의무자가 없거나 부양능력이 없는 사람으로 한다.", "③ 생계급여 최저보장수준은 …",
+             "④ 생계급여는 차등지급할 수 있다.", "⑤ 보장기관은 조건을 제시하여야 한다."]
+    out = lists(hit(text_chunk("1. 생계급여", section="5. 사업근거 및 추진경위")), 0, lines)
+    benefits = [c for c in out if "생계급여" in c.items]
+    assert [c.items for c in benefits] == [("생계급여", "주거급여", "의료급여", "교육급여", "해산급여(解産給與)",
+                                            "장제급여(葬祭給與)", "자활급여")]
+    assert "급여의 종류는" in benefits[0].labels
+
+
 def test_lists_count_circled_steps_as_one_kind():
     # "②".isdigit() is true in Python, so circled numbers were each read as a kind of their own
     lines = ["추진절차 시행주체 절차내용", "① 사업 참여신청 참여기업", "⇩", "② 기업 참여 승인 운영기관", "⇩",

@@ -658,19 +658,17 @@ def _names_asked(key: str, terms: tuple[str, ...]) -> bool:
 
 
 def lists(hit: Hit, rank: int, section_lines: list[str]) -> list[Candidate]:
-    """The items under the chunk's heading, across all chunks of that section, counted.
-
-    Only the most frequent bullet kind counts ("1." items, not the "□" heading above them or "-" notes)."""
+    """The items under the chunk's heading, across all chunks of that section, counted: one list per bullet
+    kind ("1." items apart from the "①" paragraphs of the law they are quoted in)."""
     heading = hit.chunk.section.split(" > ")[-1]
     lines = [step for ln in section_lines for step in _steps_apart(ln)]
     items = [i for i, ln in enumerate(lines)
-             if _item_kind(ln) and compact(unbullet(ln)) != compact(heading)]
+             if _item_kind(ln) and compact(unbullet(ln)) != compact(unbullet(heading))]
     kinds: dict[str, list[int]] = {}
     for i in items:
         kinds.setdefault(_bullet_kind(lines[i]), []).append(i)
-    items = max(kinds.values(), key=len, default=[])
     out = []
-    for run in _numbered_runs(items, lines):
+    for run in (run for items in kinds.values() for run in _numbered_runs(items, lines)):
         if len(run) < 2:
             continue
         names = [unbullet(lines[i]) for i in run]
