@@ -668,7 +668,7 @@ def lists(hit: Hit, rank: int, section_lines: list[str]) -> list[Candidate]:
     for i in items:
         kinds.setdefault(_bullet_kind(lines[i]), []).append(i)
     out = []
-    for run in (run for items in kinds.values() for run in _numbered_runs(items, lines)):
+    for run in [run for same in kinds.values() for run in _numbered_runs(same, lines)]:
         if len(run) < 2:
             continue
         names = [unbullet(lines[i]) for i in run]
