@@ -116,13 +116,18 @@ def enumerated_lines(blocks: list[Block]) -> set[int]:
         if isinstance(block, Grid):
             previous = None
             continue
-        if _NOISE.match(block.text):
+        if _dropped(block.text):
             continue
         numbered = _numbering(block.text)
         if numbered and previous and numbered == (previous[1], previous[2] + 1):
             items.update((previous[0], idx))
         previous = (idx, *numbered) if numbered else None
     return items
+
+
+def _dropped(text: str) -> bool:
+    """Page furniture and contents entries: lines `structure` reads past, so they part no list either."""
+    return bool(_NOISE.match(text) or _CONTENTS_ENTRY.search(text))
 
 
 def _numbering(text: str) -> tuple[str, int] | None:
@@ -1101,7 +1106,7 @@ def structure(blocks: list[Block], doc_key: str) -> Structured:
             recent = []
             continue
         text = block.text
-        if _NOISE.match(text) or _CONTENTS_ENTRY.search(text):
+        if _dropped(text):
             continue
         if pending and find_unit(text):
             for table, at in pending:

@@ -125,7 +125,7 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
                 for above in ancestors(hit.chunk.section):
                     lines = subtrees.get((hit.chunk.file, above), [])
                     # the heading just under `above` has siblings; the hit's own heading, cousins
-                    below = hit.chunk.section[len(above) + 3:].split(" > ")
+                    below = hit.chunk.section.removeprefix(f"{above} > ").split(" > ")
                     for kind in dict.fromkeys(_heading_kind(lines, h) for h in (below[0], below[-1])):
                         if kind and (hit.chunk.file, above, kind) not in listed:
                             listed.add((hit.chunk.file, above, kind))  # once, at the best rank under `above`
