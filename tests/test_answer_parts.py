@@ -628,6 +628,13 @@ def test_a_numbered_list_quoted_among_a_laws_paragraphs_is_listed_without_its_he
     assert "급여의 종류는" in benefits[0].labels
 
 
+def test_labelled_facts_about_one_thing_are_no_list_of_things():
+    """감사위원회 p.12: "○ (감사대상) 출연기관 2개소 ▹ …; ○ (감사방향) …" won "어디어디 감사해?" as a list of two."""
+    lines = ["○ (감사대상) 출연기관 2개소 ▹ 부산신용보증재단(2월), 부산디자인진흥원(11월)",
+             "○ (감사방향) 재정 집행상황과 기관 업무 특성에 맞은 업무 전반 점검"]
+    assert lists(hit(text_chunk("\n".join(lines), section="출연기관 종합감사")), 0, lines) == []
+
+
 def test_lists_count_circled_steps_as_one_kind():
     # "②".isdigit() is true in Python, so circled numbers were each read as a kind of their own
     lines = ["추진절차 시행주체 절차내용", "① 사업 참여신청 참여기업", "⇩", "② 기업 참여 승인 운영기관", "⇩",

@@ -669,7 +669,8 @@ def lists(hit: Hit, rank: int, section_lines: list[str]) -> list[Candidate]:
         kinds.setdefault(_bullet_kind(lines[i]), []).append(i)
     out = []
     for run in [run for same in kinds.values() for run in _numbered_runs(same, lines)]:
-        if len(run) < 2:
+        # "○ (감사대상) …; ○ (감사방향) …" are facts about one thing, listed by their labels (labelled_items)
+        if len(run) < 2 or all(_LABEL.match(lines[i].strip()) for i in run):
             continue
         names = [unbullet(lines[i]) for i in run]
         # the lines just above the first item name what is listed ("<사업추진 절차>" over its steps)
