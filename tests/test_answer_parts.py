@@ -427,6 +427,17 @@ def test_filter_lists_rows_whose_change_has_the_asked_sign():
     assert [c.row for c in filtered(hit(table), 0, table.rows, "up")] == ["신공항정책과"]
 
 
+def test_rows_filtered_from_a_units_budget_are_named_as_units_asked(tokenizer):
+    """신공항추진본부 p.5: "부서 중에 … 줄어든 곳" weighs how many of an answer's items are named like a 부서; a
+    filter's rows named none, so the chart's three 과 tied with the one 과 whose budget fell."""
+    intent = intent_of(tokenizer, "부서 중에 올해 예산이 작년보다 줄어든 곳은 어디야?")
+    table = table_chunk(["부서", "2025년", "2024년", "증감"], [("공항기획과", ["5,000", "4,000", "1,000"]),
+                        ("신공항도시과", ["185", "2,083", "△1,898"]), ("신공항사업지원단", ["900", "800", "100"])])
+    c = filtered(hit(table), 0, table.rows, "down")[0]
+    assert c.items == ("신공항도시과",)
+    assert features(c, question_facts(intent, lambda t: True, 1.0))["unit_items"] == 1.0
+
+
 def test_sideways_table_extremes_pick_the_column(tokenizer):
     sideways = table_chunk(["구분", "국제", "남포", "중앙몰"], [("점포수", ["119개소", "271개소", "29개소"])])
     c = next(c for c in row_extremes(hit(sideways), 0, intent_of(tokenizer, "점포수 제일 적은 지하상가는?")))

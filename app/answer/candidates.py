@@ -400,6 +400,7 @@ def filtered(hit: Hit, rank: int, table: list[TableRow], direction: str) -> list
             kind="filter", hit=hit, rank=rank, labels=f"{' '.join(row_text_labels(r) for r in picked)} {col}",
             text=f"{len(picked)}개: {listed}", quote=_row_quote(chunk, picked[0]), value=picked[0].values[j].strip(),
             row=picked[0].header, column=col, direction=direction, table_row=picked[0], group=len(signed),
+            items=tuple(row_text_labels(r) for r in picked),
         ))
     return out
 
