@@ -15,6 +15,7 @@ from app.answer.candidates import (
     extremes,
     filtered,
     generate,
+    inline_lists,
     is_total,
     lists,
     outline_parents,
@@ -639,11 +640,52 @@ def test_a_numbered_list_quoted_among_a_laws_paragraphs_is_listed_without_its_he
     assert "급여의 종류는" in benefits[0].labels
 
 
+AUDITS = ["□ 기관운영 효율화를 담보하는 출자․출연기관 종합감사 실시", "○ (감사대상) 출자·출연 4개 기관",
+          "- 정보산업진흥원(2월), 벡스코(2월), 테크노파크(10월), 아시아드CC(10월)",
+          "○ (감사방향) 공공기관별 책임성 확보 및 기관운영 효율성·신뢰도 강화"]
+
+
 def test_labelled_facts_about_one_thing_are_no_list_of_things():
     """감사위원회 p.12: "○ (감사대상) 출연기관 2개소 ▹ …; ○ (감사방향) …" won "어디어디 감사해?" as a list of two."""
     lines = ["○ (감사대상) 출연기관 2개소 ▹ 부산신용보증재단(2월), 부산디자인진흥원(11월)",
              "○ (감사방향) 재정 집행상황과 기관 업무 특성에 맞은 업무 전반 점검"]
     assert lists(hit(text_chunk("\n".join(lines), section="출연기관 종합감사")), 0, lines) == []
+
+
+def test_names_run_together_with_commas_are_listed():
+    """감사위원회 p.11 names the four audited institutions on one "-" line; 서울시재단 p.12 its solutions after a
+    "(내부/4종)" label. Neither line is bulleted per item, so neither was a list."""
+    audits = inline_lists(hit(text_chunk("\n".join(AUDITS), section="출자․출연기관 종합감사 실시")), 0)
+    assert [c.items for c in audits] == [("정보산업진흥원(2월)", "벡스코(2월)", "테크노파크(10월)", "아시아드CC(10월)")]
+    assert "4개 기관" in audits[0].labels and audits[0].quote.startswith("- 정보산업진흥원")
+    bus = "- (내부/4종) 안구 상태 검진기, 치아우식 진단기, 치매 예방 체험, 챗GPT 프롬프트 체험"
+    assert [c.items for c in inline_lists(hit(text_chunk(bus)), 0)] == [
+        ("안구 상태 검진기", "치아우식 진단기", "치매 예방 체험", "챗GPT 프롬프트 체험")]
+
+
+def test_names_in_parentheses_are_listed_without_their_trailing_deung():
+    line = "- 13개 과정 운영, 4개 과정 추가 개발 완료(5대 미래 신산업, 글로벌 허브도시, 지질공원 등)"
+    assert [c.items for c in inline_lists(hit(text_chunk(line)), 0)] == [("5대 미래 신산업", "글로벌 허브도시", "지질공원")]
+
+
+def test_clauses_joined_by_commas_are_no_list():
+    line = "- 민간 협력을 확대하고, 시민 참여를 넓히며, 성과를 점검"
+    assert inline_lists(hit(text_chunk(line)), 0) == []
+
+
+def test_a_fields_facts_are_no_list_of_names():
+    """도시혁신균형실 p.35: "사업규모 : L=54.043km, 정거장 7개소 (수소열차), 사업비 4조 7,692억원" beat the seven stations, read
+    as four "names" split inside a figure."""
+    line = "* 사업규모 : L=54.043km, 정거장 7개소 (수소열차), 사업비 4조 7,692억원"
+    assert inline_lists(hit(text_chunk(line)), 0) == []
+    assert [c.items for c in inline_lists(hit(text_chunk("- 예산 1,000억원, 2,000억원, 3,500억원 순")), 0)] == [
+        ("예산 1,000억원", "2,000억원", "3,500억원 순")]
+
+
+def test_the_list_ends_at_deung_where_the_sentence_goes_on():
+    line = "- 서울AI페스타(3.8~9.), 서울국제정원박람회(7.31.), 서울 디지털 포럼 등 4건 행사 참여 운영"
+    assert [c.items for c in inline_lists(hit(text_chunk(line)), 0)] == [
+        ("서울AI페스타(3.8~9.)", "서울국제정원박람회(7.31.)", "서울 디지털 포럼")]
 
 
 def test_lists_count_circled_steps_as_one_kind():

@@ -122,6 +122,7 @@ def generate(intent: Intent, hits: list[Hit], section_lines: dict[tuple[str, str
                 own = section_lines.get((hit.chunk.file, hit.chunk.section), [])
                 out += lists(hit, rank, own)
                 out += labelled_items(hit, rank)
+                out += inline_lists(hit, rank)
                 for above in ancestors(hit.chunk.section):
                     lines = subtrees.get((hit.chunk.file, above), [])
                     # the heading just under `above` has siblings; the hit's own heading, cousins
@@ -764,6 +765,55 @@ def labelled_items(hit: Hit, rank: int) -> list[Candidate]:
                                  items=tuple(label for label, _ in run)))
         run = []
     return out
+
+
+INLINE_ITEMS = 3  # names a line runs together with commas before it reads as a list, not a sentence's clauses
+INLINE_ITEM_CHARS = 15  # letters: longer "parts" are clauses ("민간운영기관은 참여신청 접수·승인, 요건심사 등 수행")
+
+
+def inline_lists(hit: Hit, rank: int) -> list[Candidate]:
+    """Names run together on one line, after its "(label)" or inside its parentheses: "- (내부/4종) 안구 상태
+    검진기, 치아우식 진단기, 치매 예방 체험, 챗GPT 프롬프트 체험" lists four solutions, though no line is bulleted."""
+    heading = hit.chunk.section.split(" > ")[-1]
+    lines = hit.chunk.text.split("\n")
+    out: list[Candidate] = []
+    for i, line in enumerate(lines):
+        body = unbullet(line)
+        label = _LABEL.match(body)
+        groups = [body[label.end():] if label else body, *_PARENTHESIZED.findall(body)]
+        # an unlabelled run is named by the line above it: "○ (감사대상) 출자·출연 4개 기관" over the four
+        caption = "" if label or not i else lines[i - 1]
+        for names in (_names_apart(g) for g in groups):
+            if not names:
+                continue
+            out.append(Candidate(kind="list", hit=hit, rank=rank, labels=f"{heading} {caption} {line}",
+                                 text=f"{len(names)}개: " + "; ".join(names[:MAX_LIST_ITEMS]), quote=line.strip(),
+                                 items=tuple(names)))
+    return out
+
+
+_PARENTHESIZED = re.compile(r"\(([^()]*,[^()]*)\)")
+
+
+def _names_apart(text: str) -> list[str]:
+    """ "A(2월), B(2월), C 등 3건 참여" -> ["A(2월)", "B(2월)", "C"]; [] unless every part is a short name, not
+    a clause that a verb joins to the next ("…를 추진하고, …를 확보하며, …")."""
+    parts, depth, start = [], 0, 0
+    for j, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0 and not text[j + 1:j + 2].isdigit():  # "4조 7,692억원" is one figure
+            parts.append(text[start:j])
+            start = j + 1
+    parts = [p.strip() for p in [*parts, _LIST_END.split(text[start:])[0]]]
+    # "사업규모 : L=54km, 정거장 7개소, 사업비 …" gives a field's facts, not names
+    if len(parts) < INLINE_ITEMS or any(_CLAUSE_END.search(p) or ":" in p for p in parts):
+        return []
+    bare = [compact(re.sub(r"\([^()]*\)", "", p)) for p in parts]  # "박람회(7.31.)": a name and its date
+    return parts if all(2 <= len(b) <= INLINE_ITEM_CHARS for b in bare) else []
+
+
+_LIST_END = re.compile(r"\s+등(?:\s|$)")  # "…, C 등 4건 행사 참여": the sentence goes on after the last name
+_CLAUSE_END = re.compile(r"(?:[하되였했]고|[하되했이으]며|하여|되어|지만|는데)$")
 
 
 UNIT_NAME_TYPES = ("list", "text")
