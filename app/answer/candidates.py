@@ -663,9 +663,9 @@ def lists(hit: Hit, rank: int, section_lines: list[str]) -> list[Candidate]:
     """The items under the chunk's heading, across all chunks of that section, counted: one list per bullet
     kind ("1." items apart from the "①" paragraphs of the law they are quoted in)."""
     heading = hit.chunk.section.split(" > ")[-1]
+    own = compact(unbullet(heading))
     lines = [step for ln in section_lines for step in _steps_apart(ln)]
-    items = [i for i, ln in enumerate(lines)
-             if _item_kind(ln) and compact(unbullet(ln)) != compact(unbullet(heading))]
+    items = [i for i, ln in enumerate(lines) if _item_kind(ln) and compact(unbullet(ln)) != own]
     kinds: dict[str, list[int]] = {}
     for i in items:
         kinds.setdefault(_bullet_kind(lines[i]), []).append(i)
